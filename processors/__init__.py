@@ -1,0 +1,1 @@
+"""Stream processors of Workstream and the pure domain logic they run."""

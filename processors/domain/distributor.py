@@ -1,0 +1,439 @@
+"""The distributor of one routing domain: backlog, agents, offers and matching.
+
+All methods take the current time and return effects; the caller sends them.
+The distributor keeps every waiting item of its domain and matches it
+globally: when an employee is free it gets the best item from the whole
+backlog it may take, not the head of one queue.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from processors.domain.priority import priority_at
+from schemas.agents import (
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentNotReady,
+    AgentReady,
+    LogIn,
+    NotReadyReason,
+)
+from schemas.distribution import (
+    DecisionAccepted,
+    DecisionMarkedDone,
+    DecisionOffered,
+    DecisionOfferTimedOut,
+    DecisionRejected,
+    OfferMade,
+    OfferWithdrawn,
+    RouteTask,
+)
+from schemas.routing import Capacity
+
+__all__ = ["AgentRecord", "Distributor", "Effect", "WaitingItem"]
+
+log = logging.getLogger(__name__)
+
+AgentStatus = Literal["logged_out", "ready", "not_ready"]
+EffectKind = Literal["task", "assignment", "agent"]
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A message to send: `kind` selects the topic, `key` the message key."""
+
+    kind: EffectKind
+    key: str
+    type: str
+    body: BaseModel
+
+
+class WaitingItem(BaseModel):
+    """A task in the routing domain, waiting, offered or in an employee's hands."""
+
+    model_config = ConfigDict(validate_assignment=False)
+
+    route: RouteTask
+    offer_id: str | None = None
+    agent_id: str | None = None
+    accepted: bool = False
+    offer_expires_at: datetime | None = None
+    offers_made: int = 0
+    last_rejected_by: str | None = None
+
+    @property
+    def task_id(self) -> str:
+        return self.route.task_id
+
+    @property
+    def waiting(self) -> bool:
+        return self.agent_id is None
+
+
+class AgentRecord(BaseModel):
+    agent_id: str
+    name: str | None = None
+    status: AgentStatus = "logged_out"
+    reason: str | None = None
+    skills: dict[str, int] = Field(default_factory=dict)
+    capacity: Capacity = Capacity()
+    in_hand: dict[str, str] = Field(
+        default_factory=dict, description="Task id to media of offered or held items"
+    )
+    free_since: datetime | None = None
+    handled: int = 0
+
+    def load(self, media: str) -> int:
+        return sum(1 for held in self.in_hand.values() if held == media)
+
+    def has_room(self, media: str) -> bool:
+        return self.load(media) < self.capacity.for_media(media)
+
+    def has_any_room(self) -> bool:
+        return any(
+            self.has_room(media) for media in ("workitem", "voice", "chat", "email")
+        )
+
+
+@dataclass
+class Distributor:
+    """Routing state of one domain, changed only through its methods."""
+
+    domain: str
+    offer_timeout: timedelta
+    items: dict[str, WaitingItem] = field(default_factory=dict)
+    agents: dict[str, AgentRecord] = field(default_factory=dict)
+    dirty_items: set[str] = field(default_factory=set)
+    dirty_agents: set[str] = field(default_factory=set)
+
+    # Backlog.
+
+    def route(self, request: RouteTask, now: datetime) -> list[Effect]:
+        item = self.items.get(request.task_id)
+        if item is None:
+            self.items[request.task_id] = WaitingItem(route=request)
+        else:
+            item.route = request
+        self._touch_item(request.task_id)
+        return self.dispatch(now)
+
+    def withdraw(self, task_id: str, reason: str, now: datetime) -> list[Effect]:
+        item = self.items.pop(task_id, None)
+        if item is None:
+            return []
+        self._touch_item(task_id)
+        effects: list[Effect] = []
+        if item.agent_id is not None:
+            agent = self.agents.get(item.agent_id)
+            if agent is not None:
+                self._release(agent, task_id, now)
+                effects.append(self._withdrawn(agent.agent_id, item, reason))
+        return effects + self.dispatch(now)
+
+    # Agent states.
+
+    def log_in(self, agent_id: str, command: LogIn, now: datetime) -> list[Effect]:
+        agent = self.agents.get(agent_id) or AgentRecord(agent_id=agent_id)
+        agent.name = command.name
+        agent.skills = dict(command.skills)
+        agent.capacity = command.capacity
+        agent.status = "not_ready"
+        agent.reason = NotReadyReason.LOGIN.value
+        agent.free_since = now
+        self.agents[agent_id] = agent
+        self._touch_agent(agent_id)
+        body = AgentLoggedIn(
+            name=command.name, skills=agent.skills, capacity=agent.capacity
+        )
+        return [Effect("agent", agent_id, "agent.logged_in", body)]
+
+    def ready(self, agent_id: str, now: datetime) -> list[Effect]:
+        agent = self._known_agent(agent_id)
+        if agent is None:
+            return []
+        agent.status, agent.reason = "ready", None
+        self._touch_agent(agent_id)
+        return [
+            Effect("agent", agent_id, "agent.became_ready", AgentReady())
+        ] + self.dispatch(now)
+
+    def not_ready(
+        self, agent_id: str, reason: NotReadyReason, now: datetime
+    ) -> list[Effect]:
+        agent = self._known_agent(agent_id)
+        if agent is None:
+            return []
+        agent.status, agent.reason = "not_ready", reason.value
+        self._touch_agent(agent_id)
+        return [
+            Effect(
+                "agent",
+                agent_id,
+                "agent.became_not_ready",
+                AgentNotReady(reason=reason),
+            )
+        ]
+
+    def log_out(self, agent_id: str, now: datetime) -> list[Effect]:
+        agent = self._known_agent(agent_id)
+        if agent is None:
+            return []
+        # Open offers go back to the backlog; accepted items stay in hand.
+        effects: list[Effect] = []
+        for task_id in list(agent.in_hand):
+            item = self.items.get(task_id)
+            if item is not None and not item.accepted:
+                effects += self._requeue(item, agent, "employee logged out", now)
+        agent.status, agent.reason = "logged_out", None
+        self._touch_agent(agent_id)
+        effects.append(Effect("agent", agent_id, "agent.logged_out", AgentLoggedOut()))
+        return effects + self.dispatch(now)
+
+    # Offers.
+
+    def accept(
+        self, agent_id: str, task_id: str, offer_id: str, now: datetime
+    ) -> list[Effect]:
+        item = self.items.get(task_id)
+        if (
+            item is None
+            or item.offer_id != offer_id
+            or item.agent_id != agent_id
+            or item.accepted
+        ):
+            log.info(
+                "ignored accept of %s offer %s by %s: no such open offer",
+                task_id,
+                offer_id,
+                agent_id,
+            )
+            return []
+        item.accepted = True
+        item.offer_expires_at = None
+        self._touch_item(task_id)
+        body = DecisionAccepted(agent_id=agent_id, offer_id=offer_id)
+        return [Effect("task", task_id, "distribution.accepted", body)]
+
+    def reject(
+        self, agent_id: str, task_id: str, offer_id: str, now: datetime
+    ) -> list[Effect]:
+        item = self.items.get(task_id)
+        agent = self.agents.get(agent_id)
+        if (
+            item is None
+            or agent is None
+            or item.offer_id != offer_id
+            or item.agent_id != agent_id
+            or item.accepted
+        ):
+            log.info(
+                "ignored reject of %s offer %s by %s: no such open offer",
+                task_id,
+                offer_id,
+                agent_id,
+            )
+            return []
+        body = DecisionRejected(agent_id=agent_id, offer_id=offer_id)
+        effects = [Effect("task", task_id, "distribution.rejected", body)]
+        effects += self._requeue(item, agent, None, now)
+        return effects + self.dispatch(now)
+
+    def mark_done(self, agent_id: str, task_id: str, now: datetime) -> list[Effect]:
+        item = self.items.get(task_id)
+        agent = self.agents.get(agent_id)
+        if (
+            item is None
+            or agent is None
+            or item.agent_id != agent_id
+            or not item.accepted
+        ):
+            log.info(
+                "ignored mark done of %s by %s: the task is not in its hands",
+                task_id,
+                agent_id,
+            )
+            return []
+        del self.items[task_id]
+        self._touch_item(task_id)
+        self._release(agent, task_id, now)
+        agent.handled += 1
+        effects = [
+            Effect(
+                "task",
+                task_id,
+                "distribution.marked_done",
+                DecisionMarkedDone(agent_id=agent_id),
+            )
+        ]
+        return effects + self.dispatch(now)
+
+    def tick(self, now: datetime) -> list[Effect]:
+        """Fire every deadline due at `now`: offers not answered in time (RONA)."""
+        effects: list[Effect] = []
+        expired = [
+            item
+            for item in self.items.values()
+            if item.offer_expires_at is not None and item.offer_expires_at <= now
+        ]
+        for item in sorted(expired, key=lambda i: (i.offer_expires_at, i.task_id)):
+            effects += self._time_out(item, now)
+        return effects + self.dispatch(now)
+
+    def next_deadline(self) -> datetime | None:
+        deadlines = [
+            i.offer_expires_at for i in self.items.values() if i.offer_expires_at
+        ]
+        return min(deadlines, default=None)
+
+    # Matching.
+
+    def dispatch(self, now: datetime) -> list[Effect]:
+        """Offer waiting items to free employees, best item first, until no
+        free employee can take any waiting item."""
+        free = [
+            a for a in self.agents.values() if a.status == "ready" and a.has_any_room()
+        ]
+        if not free:
+            return []
+        waiting = [item for item in self.items.values() if item.waiting]
+        if not waiting:
+            return []
+
+        effects: list[Effect] = []
+        for item in sorted(waiting, key=lambda i: self.order_key(i, now)):
+            eligible = [a for a in free if self.can_take(a, item)]
+            if not eligible:
+                continue
+            agent = min(eligible, key=lambda a: self._agent_rank(a, item))
+            effects += self._offer(item, agent, now)
+            if not agent.has_any_room():
+                free.remove(agent)
+            if not free:
+                break
+        return effects
+
+    def order_key(self, item: WaitingItem, now: datetime) -> tuple:
+        """Sort key of waiting items: highest priority, then longest in routing."""
+        return (-self.priority(item, now), item.route.queued_at, item.task_id)
+
+    def priority(self, item: WaitingItem, now: datetime) -> int:
+        route = item.route
+        return priority_at(
+            route.scheme,
+            route.priority_start_at,
+            route.due_at,
+            now,
+            route.initial_priority,
+        )
+
+    def can_take(self, agent: AgentRecord, item: WaitingItem) -> bool:
+        if not agent.has_room(item.route.media):
+            return False
+        if item.last_rejected_by == agent.agent_id:
+            return False
+        return all(
+            agent.skills.get(requirement.skill, -1) >= requirement.min_level
+            for requirement in item.route.target.skills
+        )
+
+    def _agent_rank(self, agent: AgentRecord, item: WaitingItem) -> tuple:
+        """Best skill match first, then the employee idle longest."""
+        score = sum(agent.skills.get(r.skill, 0) for r in item.route.target.skills)
+        return (-score, agent.free_since or datetime.min, agent.agent_id)
+
+    def _offer(
+        self, item: WaitingItem, agent: AgentRecord, now: datetime
+    ) -> list[Effect]:
+        item.offers_made += 1
+        item.offer_id = f"{item.task_id}#{item.offers_made}"
+        item.agent_id = agent.agent_id
+        item.accepted = False
+        item.offer_expires_at = now + self.offer_timeout
+        agent.in_hand[item.task_id] = item.route.media
+        self._touch_item(item.task_id)
+        self._touch_agent(agent.agent_id)
+        decision = DecisionOffered(
+            agent_id=agent.agent_id,
+            offer_id=item.offer_id,
+            expires_at=item.offer_expires_at,
+        )
+        offer = OfferMade(
+            task_id=item.task_id,
+            offer_id=item.offer_id,
+            media=item.route.media,
+            priority=self.priority(item, now),
+            expires_at=item.offer_expires_at,
+            summary=item.route.summary,
+        )
+        return [
+            Effect("task", item.task_id, "distribution.offered", decision),
+            Effect("assignment", agent.agent_id, "assignment.offer", offer),
+        ]
+
+    def _time_out(self, item: WaitingItem, now: datetime) -> list[Effect]:
+        agent = self.agents[item.agent_id]
+        offer_id = item.offer_id
+        log.info("offer %s to %s timed out: RONA", offer_id, agent.agent_id)
+        effects = [
+            Effect(
+                "task",
+                item.task_id,
+                "distribution.offer_timed_out",
+                DecisionOfferTimedOut(agent_id=agent.agent_id, offer_id=offer_id),
+            ),
+            self._withdrawn(agent.agent_id, item, "offer timed out"),
+        ]
+        self._requeue(item, agent, None, now)
+        effects += self.not_ready(agent.agent_id, NotReadyReason.RONA, now)
+        return effects
+
+    def _requeue(
+        self, item: WaitingItem, agent: AgentRecord, reason: str | None, now: datetime
+    ) -> list[Effect]:
+        """Take an item back from an employee and put it back in the backlog."""
+        effects = []
+        if reason is not None:
+            effects.append(self._withdrawn(agent.agent_id, item, reason))
+            if item.offer_id is not None and not item.accepted:
+                body = DecisionRejected(agent_id=agent.agent_id, offer_id=item.offer_id)
+                effects.append(
+                    Effect("task", item.task_id, "distribution.rejected", body)
+                )
+        item.last_rejected_by = agent.agent_id
+        item.agent_id = None
+        item.offer_id = None
+        item.accepted = False
+        item.offer_expires_at = None
+        self._touch_item(item.task_id)
+        self._release(agent, item.task_id, now)
+        return effects
+
+    def _release(self, agent: AgentRecord, task_id: str, now: datetime) -> None:
+        agent.in_hand.pop(task_id, None)
+        if not agent.in_hand:
+            agent.free_since = now
+        self._touch_agent(agent.agent_id)
+
+    def _withdrawn(self, agent_id: str, item: WaitingItem, reason: str) -> Effect:
+        body = OfferWithdrawn(
+            task_id=item.task_id, offer_id=item.offer_id or "", reason=reason
+        )
+        return Effect("assignment", agent_id, "assignment.offer_withdrawn", body)
+
+    def _known_agent(self, agent_id: str) -> AgentRecord | None:
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            log.info("ignored command for agent %s: not logged in", agent_id)
+        return agent
+
+    def _touch_item(self, task_id: str) -> None:
+        self.dirty_items.add(task_id)
+
+    def _touch_agent(self, agent_id: str) -> None:
+        self.dirty_agents.add(agent_id)

@@ -1,0 +1,261 @@
+"""Capture validation: raw bytes from a source system to a capture command."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from schemas.capture import CAPTURE_TYPES, CaptureCommand, RejectionReason
+from schemas.rules import RuleSet, SourceMapping
+
+__all__ = ["CaptureError", "parse_capture", "parse_date"]
+
+_DATE_FIELDS = ("occurred_at", "due_at", "activate_at")
+_TEXT_FIELDS = (
+    "capture_id",
+    "status",
+    "preferred_agent",
+    "department",
+    "process",
+    "routing_domain",
+)
+_MEDIA = ("workitem", "voice", "chat", "email")
+
+
+@dataclass(frozen=True)
+class CaptureError(Exception):
+    """A rejected capture, with a reason a source developer can act on."""
+
+    reason: RejectionReason
+    message: str
+    field: str | None = None
+    source_system: str | None = None
+    external_id: str | None = None
+    capture_id: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.message}"
+
+
+def parse_capture(raw: bytes, rules: RuleSet) -> CaptureCommand:
+    """Parse and validate one capture message, or raise CaptureError."""
+    document = _load_object(raw)
+    capture_type = document.get("type")
+    if capture_type not in CAPTURE_TYPES:
+        raise CaptureError(
+            RejectionReason.UNKNOWN_TYPE,
+            f"capture type {capture_type!r} is not one of {', '.join(CAPTURE_TYPES)}",
+            field="type",
+        )
+
+    source_system = _required_text(document, "source_system")
+    mapping = rules.sources.get(source_system)
+    if mapping is None:
+        raise CaptureError(
+            RejectionReason.UNKNOWN_SOURCE_SYSTEM,
+            f"source system {source_system!r} has no attribute mapping in rule set "
+            f"version {rules.version}; known: {sorted(rules.sources)}",
+            field="source_system",
+            source_system=source_system,
+        )
+
+    external_id = _external_id(document, source_system)
+    context = {"source_system": source_system, "external_id": external_id}
+    try:
+        return _build_command(document, capture_type, mapping, raw, context)
+    except CaptureError as error:
+        raise CaptureError(
+            error.reason,
+            error.message,
+            field=error.field,
+            capture_id=_text_or_none(document.get("capture_id")),
+            **context,
+        ) from None
+
+
+def _load_object(raw: bytes) -> dict[str, Any]:
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise CaptureError(
+            RejectionReason.MALFORMED_JSON,
+            f"the payload is not valid JSON ({error}); send one UTF-8 JSON object",
+        ) from None
+    if not isinstance(document, dict):
+        raise CaptureError(
+            RejectionReason.NOT_AN_OBJECT,
+            f"the payload is a JSON {type(document).__name__}; send one JSON object",
+        )
+    return document
+
+
+def _required_text(document: dict[str, Any], field: str) -> str:
+    value = document.get(field)
+    if value is None or value == "":
+        raise CaptureError(
+            RejectionReason.MISSING_FIELD, f"{field!r} is missing", field=field
+        )
+    if not isinstance(value, str):
+        raise CaptureError(
+            RejectionReason.INVALID_TYPE,
+            f"{field!r} must be a string, got {type(value).__name__}",
+            field=field,
+        )
+    return value
+
+
+def _external_id(document: dict[str, Any], source_system: str) -> str:
+    value = document.get("external_id")
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise CaptureError(
+            RejectionReason.MISSING_EXTERNAL_ID,
+            "'external_id' is missing or empty; every capture must carry the "
+            "item's id in the source system",
+            field="external_id",
+            source_system=source_system,
+        )
+    if not isinstance(value, str):
+        raise CaptureError(
+            RejectionReason.INVALID_TYPE,
+            f"'external_id' must be a string, got {type(value).__name__}",
+            field="external_id",
+            source_system=source_system,
+        )
+    return value.strip()
+
+
+def _build_command(
+    document: dict[str, Any],
+    capture_type: str,
+    mapping: SourceMapping,
+    raw: bytes,
+    context: dict[str, str],
+) -> CaptureCommand:
+    fields: dict[str, Any] = {"type": capture_type, **context}
+
+    # Dates: occurred_at is mandatory, the others optional.
+    for name in _DATE_FIELDS:
+        value = document.get(name)
+        if value is None:
+            if name == "occurred_at":
+                raise CaptureError(
+                    RejectionReason.MISSING_FIELD,
+                    "'occurred_at' is missing; send the time the change happened "
+                    "in the source system",
+                    field=name,
+                )
+            continue
+        fields[name] = parse_date(value, mapping, name)
+
+    for name in _TEXT_FIELDS:
+        value = document.get(name)
+        if value is not None and not isinstance(value, str):
+            raise CaptureError(
+                RejectionReason.INVALID_TYPE,
+                f"{name!r} must be a string, got {type(value).__name__}",
+                field=name,
+            )
+        if value:
+            fields[name] = value
+    fields.setdefault("capture_id", _content_id(raw))
+
+    if fields.get("status") and mapping.statuses:
+        if fields["status"] not in mapping.statuses:
+            raise CaptureError(
+                RejectionReason.UNKNOWN_STATUS,
+                f"status {fields['status']!r} is not a known status of source "
+                f"system {context['source_system']!r}; known: "
+                f"{', '.join(mapping.statuses)}",
+                field="status",
+            )
+
+    fields["priority"] = _optional_int(document, "priority")
+    fields["media"] = _media(document)
+    fields["attributes"] = _mapped_attributes(document, mapping)
+    return CaptureCommand(**{k: v for k, v in fields.items() if v is not None})
+
+
+def parse_date(value: Any, mapping: SourceMapping, field: str) -> datetime:
+    """Parse ISO 8601 or one of the source's date formats into an aware datetime."""
+    if not isinstance(value, str):
+        raise CaptureError(
+            RejectionReason.INVALID_TYPE,
+            f"{field!r} must be a date string, got {type(value).__name__}",
+            field=field,
+        )
+    parsed = _try_formats(value.strip(), mapping.date_formats)
+    if parsed is None:
+        formats = ", ".join(("ISO 8601", *mapping.date_formats))
+        raise CaptureError(
+            RejectionReason.INVALID_DATE,
+            f"{field!r} value {value!r} is not a date in any accepted format "
+            f"({formats})",
+            field=field,
+        )
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ZoneInfo(mapping.timezone))
+    return parsed
+
+
+def _try_formats(text: str, formats: tuple[str, ...]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    for date_format in formats:
+        try:
+            return datetime.strptime(text, date_format)
+        except ValueError:
+            continue
+    return None
+
+
+def _optional_int(document: dict[str, Any], field: str) -> int | None:
+    value = document.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CaptureError(
+            RejectionReason.INVALID_TYPE,
+            f"{field!r} must be an integer, got {value!r}",
+            field=field,
+        )
+    return value
+
+
+def _media(document: dict[str, Any]) -> str:
+    value = document.get("media", "workitem")
+    if value not in _MEDIA:
+        raise CaptureError(
+            RejectionReason.INVALID_TYPE,
+            f"'media' must be one of {', '.join(_MEDIA)}, got {value!r}",
+            field="media",
+        )
+    return value
+
+
+def _mapped_attributes(document: dict[str, Any], mapping: SourceMapping) -> dict:
+    attributes = document.get("attributes", {})
+    if not isinstance(attributes, dict):
+        raise CaptureError(
+            RejectionReason.INVALID_TYPE,
+            f"'attributes' must be an object, got {type(attributes).__name__}",
+            field="attributes",
+        )
+    return {mapping.fields.get(name, name): value for name, value in attributes.items()}
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _content_id(raw: bytes) -> str:
+    """Derive a capture id from the payload, so a resent copy is a duplicate."""
+    return hashlib.sha256(raw).hexdigest()[:32]

@@ -1,0 +1,1 @@
+"""Contracts of Workstream: the event envelope and every message model."""

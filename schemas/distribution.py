@@ -1,0 +1,116 @@
+"""Messages between the task aggregate, the distributor and agent desktops."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.routing import PriorityScheme, Target
+
+__all__ = [
+    "DISTRIBUTION_DECISIONS",
+    "DISTRIBUTION_REQUESTS",
+    "ASSIGNMENT_MESSAGES",
+    "OfferMade",
+    "OfferWithdrawn",
+    "RouteTask",
+    "Tick",
+    "WithdrawTask",
+    "DecisionAccepted",
+    "DecisionMarkedDone",
+    "DecisionOfferTimedOut",
+    "DecisionOffered",
+    "DecisionRejected",
+]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class RouteTask(_Message):
+    """Put a task into (or replace it in) its routing domain's backlog."""
+
+    task_id: str
+    media: str
+    target: Target
+    scheme: PriorityScheme
+    priority_start_at: datetime = Field(description="Start of the priority curve")
+    queued_at: datetime = Field(description="Start of the wait in routing")
+    due_at: datetime | None = None
+    initial_priority: int | None = None
+    preferred_agent: str | None = None
+    summary: dict[str, Any] = Field(default_factory=dict)
+
+
+class WithdrawTask(_Message):
+    task_id: str
+    reason: str
+
+
+class Tick(_Message):
+    """A timer tick: deadlines due at or before the envelope time fire."""
+
+
+class DecisionOffered(_Message):
+    agent_id: str
+    offer_id: str
+    expires_at: datetime
+
+
+class DecisionAccepted(_Message):
+    agent_id: str
+    offer_id: str
+
+
+class DecisionRejected(_Message):
+    agent_id: str
+    offer_id: str
+
+
+class DecisionOfferTimedOut(_Message):
+    agent_id: str
+    offer_id: str
+
+
+class DecisionMarkedDone(_Message):
+    agent_id: str
+
+
+class OfferMade(_Message):
+    """An offer sent to one agent desktop."""
+
+    task_id: str
+    offer_id: str
+    media: str
+    priority: int
+    expires_at: datetime
+    summary: dict[str, Any] = Field(default_factory=dict)
+
+
+class OfferWithdrawn(_Message):
+    task_id: str
+    offer_id: str
+    reason: str
+
+
+DISTRIBUTION_REQUESTS: dict[str, type[BaseModel]] = {
+    "route.task": RouteTask,
+    "route.withdraw": WithdrawTask,
+    "route.tick": Tick,
+}
+
+DISTRIBUTION_DECISIONS: dict[str, type[BaseModel]] = {
+    "distribution.offered": DecisionOffered,
+    "distribution.accepted": DecisionAccepted,
+    "distribution.rejected": DecisionRejected,
+    "distribution.offer_timed_out": DecisionOfferTimedOut,
+    "distribution.marked_done": DecisionMarkedDone,
+}
+
+ASSIGNMENT_MESSAGES: dict[str, type[BaseModel]] = {
+    "assignment.offer": OfferMade,
+    "assignment.offer_withdrawn": OfferWithdrawn,
+}

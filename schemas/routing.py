@@ -1,0 +1,76 @@
+"""Value objects shared by tasks and the distributor: targets and schemes."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["Capacity", "PriorityScheme", "SkillRequirement", "Target"]
+
+
+class SkillRequirement(BaseModel):
+    """An employee qualifies when its level of `skill` is at least `min_level`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    skill: str
+    min_level: int = Field(default=1, ge=0, le=10)
+
+
+class Target(BaseModel):
+    """Who may work an item: every listed skill requirement must hold."""
+
+    model_config = ConfigDict(frozen=True)
+
+    skills: tuple[SkillRequirement, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """Return a stable name of the target, used as the queue name."""
+        if not self.skills:
+            return "any"
+        return " and ".join(f"{s.skill}>={s.min_level}" for s in self.skills)
+
+
+class PriorityScheme(BaseModel):
+    """How an item's priority changes while it waits.
+
+    Priority starts at `initial` and changes by `increment` at the end of
+    every `interval_seconds`, clamped to [`minimum`, `maximum`]. When
+    `reach_maximum_at_due` is set and the item has a due date, the increment
+    is derived so the curve reaches `maximum` at the due date. Once the due
+    date has passed, the priority is `overdue`.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    initial: int
+    increment: int = 0
+    interval_seconds: float = Field(default=3600.0, gt=0)
+    minimum: int = 0
+    maximum: int = 1000
+    overdue: int | None = None
+    reach_maximum_at_due: bool = False
+
+    @model_validator(mode="after")
+    def _check_bounds(self) -> PriorityScheme:
+        if self.minimum > self.maximum:
+            raise ValueError(
+                f"priority scheme {self.name!r}: minimum {self.minimum} is above "
+                f"maximum {self.maximum}"
+            )
+        return self
+
+
+class Capacity(BaseModel):
+    """How many items of each media an employee may hold at once."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workitem: int = Field(default=1, ge=0)
+    voice: int = Field(default=1, ge=0)
+    chat: int = Field(default=3, ge=0)
+    email: int = Field(default=1, ge=0)
+
+    def for_media(self, media: str) -> int:
+        return int(getattr(self, media))

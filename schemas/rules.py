@@ -1,0 +1,126 @@
+"""Rule sets: source mappings, classification rules, priority schemes, targets."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schemas.routing import PriorityScheme
+
+__all__ = [
+    "ClassificationRule",
+    "Condition",
+    "RuleSet",
+    "Segment",
+    "SkillSpec",
+    "SourceMapping",
+    "TargetSpec",
+]
+
+Operator = Literal["equals", "in", "exists", "missing", "regex", "gt", "ge", "lt", "le"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SourceMapping(_Model):
+    """How one source system's captures are read.
+
+    `fields` maps the source's attribute names to business attribute names;
+    `date_formats` are tried in order after ISO 8601; `statuses` lists the
+    status values the source may send (empty: any status is accepted).
+    """
+
+    fields: dict[str, str] = Field(default_factory=dict)
+    date_formats: tuple[str, ...] = ()
+    timezone: str = "UTC"
+    statuses: tuple[str, ...] = ()
+
+
+class Condition(_Model):
+    attribute: str
+    op: Operator = "equals"
+    value: Any = None
+
+    @model_validator(mode="after")
+    def _check_value(self) -> Condition:
+        if self.op == "in" and not isinstance(self.value, list):
+            raise ValueError(f"condition on {self.attribute!r}: 'in' needs a list")
+        if self.op == "regex":
+            try:
+                re.compile(str(self.value))
+            except re.error as error:
+                raise ValueError(
+                    f"condition on {self.attribute!r}: invalid regex: {error}"
+                ) from error
+        return self
+
+
+class SkillSpec(_Model):
+    """One required skill: a fixed name, or the value of an item attribute."""
+
+    skill: str | None = None
+    from_attribute: str | None = None
+    min_level: int = Field(default=1, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _check_one_source(self) -> SkillSpec:
+        if (self.skill is None) == (self.from_attribute is None):
+            raise ValueError("a skill needs exactly one of 'skill' or 'from_attribute'")
+        return self
+
+
+class TargetSpec(_Model):
+    """Skills an item needs; `fallback_skill` replaces a skill whose attribute
+    is missing on the item."""
+
+    skills: tuple[SkillSpec, ...] = ()
+    fallback_skill: str = "reception"
+
+
+class Segment(_Model):
+    """What a matching rule (or the default) assigns to an item."""
+
+    department: str
+    process: str
+    scheme: str
+    sla_hours: float | None = Field(default=None, gt=0)
+    target: TargetSpec = TargetSpec()
+
+
+class ClassificationRule(Segment):
+    name: str
+    when: tuple[Condition, ...] = ()
+
+
+class RuleSet(_Model):
+    version: int = Field(ge=1)
+    name: str = "rules"
+    offer_timeout_seconds: float = Field(default=600.0, gt=0)
+    sources: dict[str, SourceMapping] = Field(default_factory=dict)
+    schemes: dict[str, PriorityScheme]
+    rules: tuple[ClassificationRule, ...] = ()
+    default: Segment
+
+    @model_validator(mode="after")
+    def _check_references(self) -> RuleSet:
+        for name, scheme in self.schemes.items():
+            if scheme.name != name:
+                raise ValueError(
+                    f"scheme key {name!r} differs from its name {scheme.name!r}"
+                )
+        for rule in (*self.rules, self.default):
+            if rule.scheme not in self.schemes:
+                label = getattr(rule, "name", "default")
+                raise ValueError(
+                    f"rule {label!r}: unknown priority scheme {rule.scheme!r}; "
+                    f"known: {sorted(self.schemes)}"
+                )
+        names = [rule.name for rule in self.rules]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"rule names must be unique, repeated: {duplicates}")
+        return self
