@@ -264,7 +264,11 @@ class _Builder:
 
     def _classification(self) -> Classification:
         state = self.state
-        attributes = dict(state.attributes)
+        attributes = {
+            **state.attributes,
+            "source_system": state.source_system,
+            "media": state.media,
+        }
         return classify(self.rules, attributes, self.now, state.source_due_at)
 
     def classify_and_queue(self, classification: Classification | None = None) -> None:

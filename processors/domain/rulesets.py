@@ -1,0 +1,39 @@
+"""Loading rule sets from YAML or JSON files."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from schemas.rules import RuleSet
+
+__all__ = ["RuleSetError", "default_rules", "load_rules"]
+
+
+class RuleSetError(ValueError):
+    pass
+
+
+def load_rules(path: str | Path) -> RuleSet:
+    """Read and validate a rule set file; raise RuleSetError naming what is wrong."""
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise RuleSetError(f"cannot read rule set {path}: {error}") from error
+    except yaml.YAMLError as error:
+        raise RuleSetError(f"rule set {path} is not valid YAML: {error}") from error
+    try:
+        return RuleSet.model_validate(document)
+    except ValidationError as error:
+        raise RuleSetError(f"rule set {path} is invalid:\n{error}") from error
+
+
+def default_rules() -> RuleSet:
+    """Return the rule set shipped with the project."""
+    source = resources.files("processors") / "rulesets" / "default.yaml"
+    with resources.as_file(source) as path:
+        return load_rules(path)
