@@ -9,6 +9,7 @@ import orjson
 from pydantic import BaseModel
 
 from schemas.agents import AGENT_COMMANDS, AGENT_EVENTS
+from schemas.capture import CaptureCommand, CaptureRejected
 from schemas.distribution import (
     ASSIGNMENT_MESSAGES,
     DISTRIBUTION_DECISIONS,
@@ -29,6 +30,8 @@ __all__ = [
 M = TypeVar("M", bound=BaseModel)
 
 MESSAGE_TYPES: dict[str, type[BaseModel]] = {
+    "capture.accepted": CaptureCommand,
+    "capture.rejected": CaptureRejected,
     **TASK_EVENTS,
     **AGENT_COMMANDS,
     **AGENT_EVENTS,

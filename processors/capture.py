@@ -1,0 +1,92 @@
+"""The capture processor: validates captures, rejects bad ones, forwards the rest.
+
+Captures must be keyed by task id (`source_system:external_id`). A capture
+with another key is sent back to the capture topic under the right key, so
+every change of one item is handled in order on one partition.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from processors.app import Runtime
+from processors.domain.validation import CaptureError, parse_capture
+from processors.envelopes import dead_letter
+from schemas.capture import CaptureCommand, CaptureRejected, RejectionReason
+from schemas.codec import encode, make_envelope
+from topics import catalog
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+PROCESSOR = "capture"
+
+
+def register(runtime: Runtime) -> None:
+    captures = runtime.topic(catalog.CAPTURE)
+    rejected = runtime.topic(catalog.CAPTURE_REJECTED)
+    commands = runtime.topic(catalog.TASK_COMMANDS)
+    known = runtime.table("capture-items")
+
+    async def reject(raw: bytes, key: bytes | None, error: CaptureError) -> None:
+        body = CaptureRejected(
+            reason=error.reason,
+            message=error.message,
+            field=error.field,
+            source_system=error.source_system,
+            external_id=error.external_id,
+            capture_id=error.capture_id,
+            original=raw.decode("utf-8", "replace"),
+            rejected_at=runtime.clock.now(),
+        )
+        envelope = make_envelope(
+            body,
+            event_type="capture.rejected",
+            time=body.rejected_at,
+            subject_id=(key or b"").decode("utf-8", "replace"),
+            producer=f"{PROCESSOR}/{runtime.producer_name}",
+            rule_set_version=runtime.rules.version,
+        )
+        log.info("rejected capture key=%r: %s", key, error)
+        await rejected.send(key=key, value=encode(envelope))
+
+    async def accept(command: CaptureCommand) -> None:
+        task_key = command.task_id.encode()
+        if command.type == "create":
+            known[task_key] = b"1"
+        elif known.get(task_key) is None:
+            raise CaptureError(
+                RejectionReason.UNKNOWN_ITEM,
+                f"{command.type} for unknown item {command.external_id!r} of "
+                f"{command.source_system!r}; send a create first",
+                field="external_id",
+                source_system=command.source_system,
+                external_id=command.external_id,
+                capture_id=command.capture_id,
+            )
+        envelope = make_envelope(
+            command,
+            event_type="capture.accepted",
+            time=runtime.clock.now(),
+            subject_id=command.task_id,
+            producer=f"{PROCESSOR}/{runtime.producer_name}",
+            correlation_id=command.capture_id,
+            rule_set_version=runtime.rules.version,
+        )
+        await commands.send(key=task_key, value=encode(envelope))
+
+    @runtime.app.agent(captures, name="capture")
+    async def capture_agent(stream):
+        async for event in stream.events():
+            raw: bytes = event.value or b""
+            try:
+                command = parse_capture(raw, runtime.rules)
+                if event.key != command.task_id.encode():
+                    await captures.send(key=command.task_id.encode(), value=raw)
+                    continue
+                await accept(command)
+            except CaptureError as error:
+                await reject(raw, event.key, error)
+            except Exception as error:  # noqa: BLE001 - parked, never lost
+                await dead_letter(runtime, PROCESSOR, event, error)

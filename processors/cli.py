@@ -1,0 +1,267 @@
+"""The `workstream` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import orjson
+
+__all__ = ["main"]
+
+log = logging.getLogger(__name__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, arguments.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not hasattr(arguments, "run"):
+        parser.print_help()
+        return 2
+    return arguments.run(arguments) or 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workstream",
+        description="Capture, classify, prioritise and distribute work items on Kafka.",
+    )
+    parser.add_argument(
+        "--log-level", default="warning", help="logging level (default: warning)"
+    )
+    commands = parser.add_subparsers(title="commands")
+
+    demo = commands.add_parser(
+        "demo", help="run the whole pipeline on real data with simulated employees"
+    )
+    demo.add_argument(
+        "--source",
+        choices=["servicenow", "boston"],
+        default="servicenow",
+        help="data set to import (default: servicenow)",
+    )
+    demo.add_argument(
+        "--path",
+        type=Path,
+        help="a file of the same format to import instead of the shipped one",
+    )
+    demo.add_argument(
+        "--limit",
+        type=int,
+        default=300,
+        help="number of incidents (servicenow) or cases (boston) to import (default: 300)",
+    )
+    demo.add_argument(
+        "--speed",
+        type=float,
+        default=4000.0,
+        help="business seconds per wall-clock second (default: 4000, one day in about 22 s)",
+    )
+    demo.add_argument(
+        "--json", action="store_true", help="print the final summary as JSON"
+    )
+    demo.add_argument(
+        "--max-minutes",
+        type=float,
+        default=15.0,
+        help="stop after this many wall-clock minutes (default: 15)",
+    )
+    demo.set_defaults(run=_run_demo)
+
+    worker = commands.add_parser("worker", help="run a worker with every processor")
+    worker.add_argument(
+        "--rules", type=Path, help="rule set file (default: the shipped rule set)"
+    )
+    worker.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("var/worker"),
+        help="directory for RocksDB state",
+    )
+    worker.add_argument(
+        "--web-port",
+        type=int,
+        default=6066,
+        help="port of the worker's HTTP views on 127.0.0.1",
+    )
+    worker.add_argument(
+        "--name",
+        default="worker-1",
+        help="worker name, recorded as the producer of its events",
+    )
+    worker.set_defaults(run=_run_worker)
+
+    topics = commands.add_parser("topics", help="create or check the catalog's topics")
+    topics.add_argument("action", choices=["create", "check", "list"])
+    topics.set_defaults(run=_run_topics)
+
+    history = commands.add_parser(
+        "history", help="rebuild one item's life from the event log"
+    )
+    history.add_argument("task_id", help="task id: SOURCE_SYSTEM:EXTERNAL_ID")
+    history.add_argument(
+        "--json", action="store_true", help="print events and state as JSON"
+    )
+    history.set_defaults(run=_run_history)
+
+    status = commands.add_parser(
+        "status", help="print the live summary of queues and agents"
+    )
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(run=_run_status)
+
+    schemas = commands.add_parser(
+        "schemas", help="export JSON Schema of every message for integrators"
+    )
+    schemas.add_argument(
+        "directory", type=Path, help="directory to write the schema files to"
+    )
+    schemas.set_defaults(run=_run_schemas)
+
+    rules = commands.add_parser("rules", help="work with rule sets")
+    rules.add_argument("action", choices=["validate", "show"])
+    rules.add_argument(
+        "file",
+        type=Path,
+        nargs="?",
+        help="rule set file (default: the shipped rule set)",
+    )
+    rules.set_defaults(run=_run_rules)
+
+    bench = commands.add_parser("bench", help="run a benchmark and print its figures")
+    bench.add_argument("name", choices=["pipeline"])
+    bench.add_argument(
+        "--captures",
+        type=int,
+        default=3000,
+        help="captures to push through (default: 3000)",
+    )
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(run=_run_bench)
+    return parser
+
+
+def _settings_or_exit():
+    from topics.settings import BrokerSettings
+
+    settings = BrokerSettings.from_env()
+    if settings is None:
+        sys.exit(
+            "KAFKA_BOOTSTRAP_SERVERS is not set: point it at the broker (host:port)"
+        )
+    return settings
+
+
+def _run_demo(arguments) -> int:
+    from processors.simulation.demo import DemoOptions, run_demo
+
+    options = DemoOptions(
+        source=arguments.source,
+        path=arguments.path,
+        limit=arguments.limit,
+        speed=arguments.speed,
+        max_minutes=arguments.max_minutes,
+        as_json=arguments.json,
+    )
+    return run_demo(options)
+
+
+def _run_worker(arguments) -> int:
+    from processors.worker import run_worker
+
+    run_worker(
+        _settings_or_exit(),
+        arguments.rules,
+        arguments.data_dir,
+        arguments.web_port,
+        arguments.name,
+        arguments.log_level,
+    )
+    return 0
+
+
+def _run_topics(arguments) -> int:
+    from topics.admin import check_topics, create_topics
+    from topics.catalog import CATALOG
+
+    if arguments.action == "list":
+        for spec in CATALOG:
+            print(f"{spec.name}\t{spec.partitions}\tkey: {spec.key}\t{spec.value}")
+        return 0
+    settings = _settings_or_exit()
+    if arguments.action == "create":
+        created = create_topics(settings)
+        print(
+            f"created {len(created)} topics"
+            + (": " + ", ".join(sorted(created)) if created else "")
+        )
+    problems = check_topics(settings)
+    for problem in problems:
+        print(f"{problem.topic}: {problem.problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _run_history(arguments) -> int:
+    from projections.timeline import print_history
+
+    from projections.history import read_history
+
+    history = read_history(_settings_or_exit(), arguments.task_id)
+    if not history.events:
+        print(f"task {arguments.task_id!r} not found in the event log", file=sys.stderr)
+        return 1
+    print_history(history, as_json=arguments.json)
+    return 0
+
+
+def _run_status(arguments) -> int:
+    from projections.live import print_status
+
+    print_status(_settings_or_exit(), as_json=arguments.json)
+    return 0
+
+
+def _run_schemas(arguments) -> int:
+    from schemas.export import export_schemas
+
+    written = export_schemas(arguments.directory)
+    print(f"wrote {len(written)} JSON Schema files to {arguments.directory}")
+    return 0
+
+
+def _run_rules(arguments) -> int:
+    from processors.domain.rulesets import RuleSetError, default_rules, load_rules
+
+    try:
+        rules = load_rules(arguments.file) if arguments.file else default_rules()
+    except RuleSetError as error:
+        print(error, file=sys.stderr)
+        return 1
+    if arguments.action == "show":
+        sys.stdout.write(
+            orjson.dumps(
+                rules.model_dump(mode="json"), option=orjson.OPT_INDENT_2
+            ).decode()
+            + "\n"
+        )
+    else:
+        print(
+            f"rule set {rules.name!r} version {rules.version} is valid: {len(rules.rules)} rules, {len(rules.schemes)} schemes"
+        )
+    return 0
+
+
+def _run_bench(arguments) -> int:
+    from processors.benchmarks.pipeline import run_pipeline_bench
+
+    return run_pipeline_bench(arguments.captures, arguments.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

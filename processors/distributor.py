@@ -1,0 +1,202 @@
+"""The distributor processor: one in-memory Distributor per routing domain.
+
+Items and agents are kept in two RocksDB tables (changelogged, so a worker
+that takes over a partition recovers them). The in-memory index is rebuilt
+from the tables the first time a domain is seen after start or rebalance.
+A timer turns due offer deadlines into tick requests on the log, so a replay
+of the requests yields the same decisions.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import orjson
+
+from processors.app import Runtime
+from processors.domain.distributor import (
+    AgentRecord,
+    Distributor,
+    Effect,
+    WaitingItem,
+)
+from processors.envelopes import dead_letter
+from schemas.agents import AcceptOffer, LogIn, MarkDone, NotReady, RejectOffer
+from schemas.codec import decode, encode, make_envelope, payload
+from schemas.distribution import RouteTask, Tick, WithdrawTask
+from schemas.envelope import Envelope
+from topics import catalog
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+PROCESSOR = "distributor"
+TIMER_INTERVAL_SECONDS = 0.05
+
+
+def register(runtime: Runtime) -> None:
+    requests = runtime.topic(catalog.DISTRIBUTION)
+    agent_commands = runtime.topic(catalog.AGENT_COMMANDS)
+    outputs = {
+        "task": runtime.topic(catalog.TASK_COMMANDS),
+        "assignment": runtime.topic(catalog.ASSIGNMENTS),
+        "agent": runtime.topic(catalog.AGENT_EVENTS),
+    }
+    item_table = runtime.table("distributor-items")
+    agent_table = runtime.table("distributor-agents")
+    producer = f"{PROCESSOR}/{runtime.producer_name}"
+    offer_timeout = timedelta(seconds=runtime.rules.offer_timeout_seconds)
+    domains: dict[str, Distributor] = {}
+    clocks: dict[str, datetime] = {}
+    ticks_sent: dict[str, datetime] = {}
+
+    def domain_state(domain: str) -> Distributor:
+        distributor = domains.get(domain)
+        if distributor is None:
+            distributor = _rebuild(domain, offer_timeout, item_table, agent_table)
+            domains[domain] = distributor
+        return distributor
+
+    def persist(distributor: Distributor) -> None:
+        for task_id in distributor.dirty_items:
+            item = distributor.items.get(task_id)
+            key = task_id.encode()
+            if item is None:
+                item_table.pop(key, None)
+            else:
+                item_table[key] = _stored(distributor.domain, item)
+        for agent_id in distributor.dirty_agents:
+            agent = distributor.agents[agent_id]
+            agent_table[agent_id.encode()] = _stored(distributor.domain, agent)
+        distributor.dirty_items.clear()
+        distributor.dirty_agents.clear()
+
+    def apply(
+        distributor: Distributor, envelope: Envelope, now: datetime
+    ) -> list[Effect]:
+        body = payload(envelope)
+        subject = envelope.subject_id
+        match body:
+            case RouteTask():
+                return distributor.route(body, now)
+            case WithdrawTask():
+                return distributor.withdraw(body.task_id, body.reason, now)
+            case Tick():
+                return distributor.tick(now)
+            case LogIn():
+                return distributor.log_in(subject, body, now)
+            case NotReady():
+                return distributor.not_ready(subject, body.reason, now)
+            case AcceptOffer():
+                return distributor.accept(subject, body.task_id, body.offer_id, now)
+            case RejectOffer():
+                return distributor.reject(subject, body.task_id, body.offer_id, now)
+            case MarkDone():
+                return distributor.mark_done(subject, body.task_id, now)
+        match envelope.type:
+            case "agent.ready":
+                return distributor.ready(subject, now)
+            case "agent.log_out":
+                return distributor.log_out(subject, now)
+        raise ValueError(
+            f"unexpected message type {envelope.type!r} for the distributor"
+        )
+
+    async def send(effects: list[Effect], cause: Envelope, now: datetime) -> None:
+        for effect in effects:
+            envelope = make_envelope(
+                effect.body,
+                event_type=effect.type,
+                time=now,
+                subject_id=effect.key,
+                producer=producer,
+                causation_id=cause.event_id,
+                correlation_id=cause.correlation_id,
+                rule_set_version=cause.rule_set_version,
+            )
+            await outputs[effect.kind].send(
+                key=effect.key.encode(), value=encode(envelope)
+            )
+
+    async def handle(key: bytes, envelope: Envelope) -> None:
+        domain = key.decode()
+        # Business time never runs backwards inside one domain.
+        now = max(envelope.time, clocks.get(domain, envelope.time))
+        clocks[domain] = now
+        distributor = domain_state(domain)
+        effects = apply(distributor, envelope, now)
+        persist(distributor)
+        await send(effects, envelope, now)
+
+    @runtime.app.agent(
+        runtime.app.topic(
+            catalog.DISTRIBUTION,
+            catalog.AGENT_COMMANDS,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+        ),
+        name="distributor",
+    )
+    async def distributor_agent(stream):
+        async for event in stream.events():
+            try:
+                await handle(event.key or b"default", decode(event.value))
+            except Exception as error:  # noqa: BLE001 - parked, never lost
+                await dead_letter(runtime, PROCESSOR, event, error)
+
+    @runtime.app.timer(TIMER_INTERVAL_SECONDS, name="distributor-deadlines")
+    async def deadline_timer() -> None:
+        now = runtime.clock.now()
+        for domain, distributor in list(domains.items()):
+            deadline = distributor.next_deadline()
+            if deadline is None or deadline > now or ticks_sent.get(domain) == deadline:
+                continue
+            ticks_sent[domain] = deadline
+            tick = make_envelope(
+                Tick(),
+                event_type="route.tick",
+                time=now,
+                subject_id=domain,
+                producer=producer,
+            )
+            await requests.send(key=domain.encode(), value=encode(tick))
+
+    @runtime.app.on_rebalance_complete.connect
+    async def forget_domains(sender, **kwargs) -> None:
+        # Partitions may have moved: rebuild each domain from its tables.
+        domains.clear()
+
+    del agent_commands
+
+
+def _stored(domain: str, record: WaitingItem | AgentRecord) -> bytes:
+    return orjson.dumps({"domain": domain, "record": record.model_dump(mode="json")})
+
+
+def _rebuild(
+    domain: str, offer_timeout: timedelta, item_table, agent_table
+) -> Distributor:
+    distributor = Distributor(domain=domain, offer_timeout=offer_timeout)
+    for key, value in item_table.items():
+        stored = orjson.loads(value)
+        if stored["domain"] == domain:
+            distributor.items[key.decode()] = WaitingItem.model_validate(
+                stored["record"]
+            )
+    for key, value in agent_table.items():
+        stored = orjson.loads(value)
+        if stored["domain"] == domain:
+            distributor.agents[key.decode()] = AgentRecord.model_validate(
+                stored["record"]
+            )
+    log.info(
+        "routing domain %s loaded: %d items, %d agents",
+        domain,
+        len(distributor.items),
+        len(distributor.agents),
+    )
+    return distributor

@@ -1,0 +1,46 @@
+"""Helpers for processors: wrapping payloads in envelopes and dead-lettering."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import UTC, datetime
+
+import orjson
+
+from processors.app import Runtime
+from topics import catalog
+
+__all__ = ["dead_letter"]
+
+log = logging.getLogger(__name__)
+
+
+async def dead_letter(
+    runtime: Runtime, processor: str, event, error: Exception
+) -> None:
+    """Park a message that crashed a processor, with its error, and go on."""
+    message = event.message
+    log.error(
+        "%s failed on %s[%d]@%d key=%r: %s",
+        processor,
+        message.topic,
+        message.partition,
+        message.offset,
+        message.key,
+        error,
+    )
+    record = {
+        "processor": processor,
+        "topic": message.topic,
+        "partition": message.partition,
+        "offset": message.offset,
+        "key": (message.key or b"").decode("utf-8", "replace"),
+        "value": (message.value or b"").decode("utf-8", "replace"),
+        "error": f"{type(error).__name__}: {error}",
+        "traceback": traceback.format_exc(limit=8),
+        "failed_at": datetime.now(UTC).isoformat(),
+    }
+    await runtime.topic(catalog.DEAD_LETTER).send(
+        key=message.key, value=orjson.dumps(record)
+    )

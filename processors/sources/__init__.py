@@ -1,0 +1,1 @@
+"""Capture traffic replayed from the source-system exports shipped in `data/`."""

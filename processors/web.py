@@ -1,0 +1,28 @@
+"""HTTP views of a worker: one task's current state, read from the tasks table."""
+
+from __future__ import annotations
+
+import logging
+
+from processors.app import Runtime
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+
+def register(runtime: Runtime) -> None:
+    app = runtime.app
+    tasks = app.tables.get("tasks") if hasattr(app.tables, "get") else None
+
+    @app.page("/tasks/{task_id}/")
+    async def task_state(web, request, task_id: str):
+        table = tasks or app.tables["tasks"]
+        stored = table.get(task_id.encode())
+        if stored is None:
+            return web.json({"error": f"task {task_id!r} not found"}, status=404)
+        return web.bytes(stored, content_type="application/json")
+
+    @app.page("/health/")
+    async def health(web, request):
+        return web.json({"status": "ok", "rule_set_version": runtime.rules.version})

@@ -1,0 +1,1 @@
+"""Read models fed by the log: live summaries, item histories, reports."""

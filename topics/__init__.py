@@ -1,0 +1,1 @@
+"""Topic catalog, broker connection settings, serialization and the embedded broker."""

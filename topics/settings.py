@@ -1,0 +1,88 @@
+"""Broker connection settings, read from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+__all__ = ["BrokerSettings"]
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    """Where the broker is and how to talk to it.
+
+    `embedded` marks the in-memory broker started by Workstream. Its high
+    watermark counts batches, not records, so producers must then send one
+    record per batch or table recovery reads too little.
+    """
+
+    bootstrap_servers: str
+    embedded: bool = False
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+    ssl_cafile: str | None = None
+
+    @classmethod
+    def from_env(cls) -> BrokerSettings | None:
+        """Return settings from KAFKA_* variables, or None when no broker is set."""
+        servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        if not servers:
+            return None
+        return cls(
+            bootstrap_servers=servers,
+            embedded=os.environ.get("WORKSTREAM_EMBEDDED_BROKER") == "1",
+            security_protocol=os.environ.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
+            sasl_mechanism=os.environ.get("KAFKA_SASL_MECHANISM"),
+            sasl_username=os.environ.get("KAFKA_SASL_USERNAME"),
+            sasl_password=os.environ.get("KAFKA_SASL_PASSWORD"),
+            ssl_cafile=os.environ.get("KAFKA_SSL_CAFILE"),
+        )
+
+    def environment(self) -> dict[str, str]:
+        """Return the variables that hand these settings to a child process."""
+        variables = {
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
+            "WORKSTREAM_EMBEDDED_BROKER": "1" if self.embedded else "0",
+            "KAFKA_SECURITY_PROTOCOL": self.security_protocol,
+        }
+        optional = {
+            "KAFKA_SASL_MECHANISM": self.sasl_mechanism,
+            "KAFKA_SASL_USERNAME": self.sasl_username,
+            "KAFKA_SASL_PASSWORD": self.sasl_password,
+            "KAFKA_SSL_CAFILE": self.ssl_cafile,
+        }
+        variables.update({k: v for k, v in optional.items() if v})
+        return variables
+
+    def producer_config(self, **extra: str | int | float | bool) -> dict:
+        """Return a confluent-kafka producer configuration."""
+        config = self.confluent(
+            # The Java client's and aiokafka's partitioner, so a key lands on
+            # the same partition whichever client produced it.
+            partitioner="murmur2_random",
+        )
+        if self.embedded:
+            config["batch.num.messages"] = 1
+            config["linger.ms"] = 0
+        config.update(extra)
+        return config
+
+    def confluent(self, **extra: str | int | float | bool) -> dict:
+        """Return the confluent-kafka settings common to every client."""
+        config: dict = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": self.security_protocol,
+            # Errors only: librdkafka logs every idle disconnect at level 6.
+            "log_level": 3,
+        }
+        if self.sasl_mechanism:
+            config["sasl.mechanism"] = self.sasl_mechanism
+            config["sasl.username"] = self.sasl_username or ""
+            config["sasl.password"] = self.sasl_password or ""
+        if self.ssl_cafile:
+            config["ssl.ca.location"] = self.ssl_cafile
+        config.update(extra)
+        return config
