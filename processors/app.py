@@ -7,12 +7,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiokafka
 import faust
 
 from processors.clock import Clock, clock_from_env
 from schemas.rules import RuleSet
 from topics import catalog
-from topics.settings import BrokerSettings
+from topics.settings import EMBEDDED_FETCH_WAIT_MS, BrokerSettings
 
 __all__ = ["Runtime", "create_app"]
 
@@ -60,6 +61,7 @@ def create_app(
     if settings.embedded:
         # One record per batch: see BrokerSettings.
         producer_options = {"producer_max_batch_size": 1, "producer_linger": 0.0}
+        _shorten_fetch_wait(EMBEDDED_FETCH_WAIT_MS)
 
     app = faust.App(
         catalog.APP_ID,
@@ -97,6 +99,24 @@ def create_app(
         data_dir,
     )
     return runtime
+
+
+def _shorten_fetch_wait(wait_ms: int) -> None:
+    """Make Faust's consumers wait at most `wait_ms` per fetch.
+
+    faust-streaming 0.15 creates its aiokafka consumer with a fixed
+    fetch_max_wait_ms of 1500 and no setting to change it, so the consumer
+    class is replaced by one that lowers it, in this worker process only.
+    """
+
+    class ShortWaitConsumer(aiokafka.AIOKafkaConsumer):
+        def __init__(self, *topics, **options) -> None:
+            options["fetch_max_wait_ms"] = min(
+                options.get("fetch_max_wait_ms", wait_ms), wait_ms
+            )
+            super().__init__(*topics, **options)
+
+    aiokafka.AIOKafkaConsumer = ShortWaitConsumer
 
 
 def _credentials(settings: BrokerSettings) -> faust.SASLCredentials | None:

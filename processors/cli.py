@@ -54,14 +54,16 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--limit",
         type=int,
-        default=300,
-        help="number of incidents (servicenow) or cases (boston) to import (default: 300)",
+        default=2000,
+        help="number of captures to import, earliest first (default: 2000, about "
+        "three days of the incident log)",
     )
     demo.add_argument(
         "--speed",
         type=float,
-        default=4000.0,
-        help="business seconds per wall-clock second (default: 4000, one day in about 22 s)",
+        default=2000.0,
+        help="business seconds per wall-clock second (default: 2000: one day "
+        "takes about 43 s)",
     )
     demo.add_argument(
         "--json", action="store_true", help="print the final summary as JSON"

@@ -22,7 +22,7 @@ def read_topics(
 ) -> Iterator[Message]:
     """Yield every record of `topics` that exists now, partition by partition."""
     consumer = Consumer(
-        settings.confluent(
+        settings.consumer_config(
             **{
                 "group.id": f"workstream-reader-{uuid.uuid4().hex}",
                 "enable.auto.commit": False,

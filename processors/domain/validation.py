@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -201,7 +201,8 @@ def parse_date(value: Any, mapping: SourceMapping, field: str) -> datetime:
         )
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(mapping.timezone))
-    return parsed
+    # UTC, so that durations across a daylight-saving change come out right.
+    return parsed.astimezone(UTC)
 
 
 def _try_formats(text: str, formats: tuple[str, ...]) -> datetime | None:

@@ -81,6 +81,8 @@ def servicenow_captures(
     `processors/sources/data`. `limit` keeps the first that many incidents by
     their first update time, with all their rows.
     """
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be zero or more incidents, got {limit}")
     with paused_gc():
         rows = _sorted_rows(load_rows(path, BUNDLED_FILE))
         if limit is not None:
@@ -137,15 +139,13 @@ def _sorted_rows(records: list[dict[str, str]]) -> list[_Row]:
 
 
 def _first_incidents(rows: list[_Row], limit: int) -> list[_Row]:
-    if limit < 0:
-        raise ValueError(f"limit must be zero or more incidents, got {limit}")
     # Rows are in time order, so an incident's first row is its earliest.
-    kept: set[str] = set()
+    incidents: set[str] = set()
     for row in rows:
-        if len(kept) == limit:
+        if len(incidents) == limit:
             break
-        kept.add(row.number)
-    return [row for row in rows if row.number in kept]
+        incidents.add(row.number)
+    return [row for row in rows if row.number in incidents]
 
 
 def _captures(rows: list[_Row]) -> list[SourceCapture]:

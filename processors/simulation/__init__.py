@@ -1,0 +1,1 @@
+"""Simulated employees and their behaviour, derived from replayed source traffic."""

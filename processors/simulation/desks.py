@@ -1,0 +1,143 @@
+"""Simulated agent desktops: employees who log in, answer offers and work items.
+
+Each employee accepts an offer as soon as it arrives, except that now and
+then one lets it ring (to exercise RONA); it works the item for a handling
+time drawn from real durations, then marks it done. After a RONA it goes
+ready again after a short pause.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from processors.clock import ScaledClock
+from processors.simulation.staffing import AgentProfile, draw_handling_seconds
+from schemas.agents import AcceptOffer, LogIn, MarkDone, Ready
+from schemas.codec import encode, make_envelope
+from schemas.envelope import Envelope
+from schemas.routing import Capacity
+
+__all__ = ["Desks"]
+
+log = logging.getLogger(__name__)
+
+RONA_PAUSE = timedelta(minutes=5)
+PRODUCER = "simulated-desktop"
+
+Send = Callable[[str, bytes], None]
+
+
+@dataclass(order=True)
+class _Action:
+    wall_time: float
+    sequence: int
+    agent_id: str = field(compare=False)
+    kind: str = field(compare=False)
+    task_id: str | None = field(compare=False, default=None)
+
+
+class Desks:
+    """Every simulated employee of one routing domain."""
+
+    def __init__(
+        self,
+        profiles: list[AgentProfile],
+        clock: ScaledClock,
+        send: Send,
+        seed: int = 11,
+    ):
+        self.profiles = {profile.agent_id: profile for profile in profiles}
+        self.clock = clock
+        self.send = send
+        self.rng = random.Random(seed)
+        self.actions: list[_Action] = []
+        self.sequence = 0
+        self.working: dict[str, set[str]] = {
+            agent_id: set() for agent_id in self.profiles
+        }
+        self.offers_ignored = 0
+
+    def log_in_all(self) -> None:
+        for profile in self.profiles.values():
+            capacity = Capacity(workitem=profile.capacity_workitem)
+            self._command(
+                profile.agent_id,
+                "agent.log_in",
+                LogIn(name=profile.name, skills=profile.skills, capacity=capacity),
+            )
+            self._command(profile.agent_id, "agent.ready", Ready())
+
+    def on_assignment(self, envelope: Envelope, wall_now: float) -> None:
+        agent_id = envelope.subject_id
+        if agent_id not in self.profiles:
+            return
+        data = envelope.data
+        if envelope.type == "assignment.offer":
+            self._answer_offer(agent_id, data["task_id"], data["offer_id"], wall_now)
+        elif envelope.type == "assignment.offer_withdrawn":
+            self.working[agent_id].discard(data["task_id"])
+
+    def on_agent_event(self, envelope: Envelope, wall_now: float) -> None:
+        agent_id = envelope.subject_id
+        if (
+            agent_id in self.profiles
+            and envelope.type == "agent.became_not_ready"
+            and envelope.data.get("reason") == "rona"
+        ):
+            self._schedule(
+                wall_now + self.clock.wall_seconds(RONA_PAUSE), agent_id, "ready"
+            )
+
+    def run_due(self, wall_now: float) -> None:
+        while self.actions and self.actions[0].wall_time <= wall_now:
+            action = heapq.heappop(self.actions)
+            if action.kind == "ready":
+                self._command(action.agent_id, "agent.ready", Ready())
+            elif (
+                action.kind == "mark_done"
+                and action.task_id in self.working[action.agent_id]
+            ):
+                self.working[action.agent_id].discard(action.task_id)
+                self._command(
+                    action.agent_id, "agent.mark_done", MarkDone(task_id=action.task_id)
+                )
+
+    def _answer_offer(
+        self, agent_id: str, task_id: str, offer_id: str, wall_now: float
+    ) -> None:
+        profile = self.profiles[agent_id]
+        if self.rng.random() < profile.rona_probability:
+            self.offers_ignored += 1
+            log.info("%s lets offer %s ring", agent_id, offer_id)
+            return
+        self._command(
+            agent_id, "agent.accept", AcceptOffer(task_id=task_id, offer_id=offer_id)
+        )
+        self.working[agent_id].add(task_id)
+        handling = timedelta(seconds=draw_handling_seconds(profile, self.rng))
+        self._schedule(
+            wall_now + self.clock.wall_seconds(handling), agent_id, "mark_done", task_id
+        )
+
+    def _schedule(
+        self, wall_time: float, agent_id: str, kind: str, task_id: str | None = None
+    ) -> None:
+        self.sequence += 1
+        heapq.heappush(
+            self.actions, _Action(wall_time, self.sequence, agent_id, kind, task_id)
+        )
+
+    def _command(self, agent_id: str, command_type: str, body) -> None:
+        envelope = make_envelope(
+            body,
+            event_type=command_type,
+            time=self.clock.now(),
+            subject_id=agent_id,
+            producer=PRODUCER,
+        )
+        self.send(agent_id, encode(envelope))
