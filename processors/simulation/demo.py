@@ -19,7 +19,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from processors.clock import ScaledClock
 from processors.simulation.desks import Desks
-from processors.simulation.staffing import staffing_for
+from processors.simulation.staffing import AgentProfile, staffing_for
 from processors.sources.capture_traffic import SourceCapture
 from processors.stack import Stack
 from projections.summary import Summary
@@ -27,7 +27,7 @@ from schemas.codec import decode
 from topics import catalog
 from topics.settings import BrokerSettings
 
-__all__ = ["DemoOptions", "run_demo"]
+__all__ = ["DemoOptions", "DemoRun", "load_captures", "run_demo"]
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def run_demo(options: DemoOptions) -> int:
             options,
             f"broker {settings.bootstrap_servers}, {options.workers} worker(s), state in {stack.run_dir}",
         )
-        run = _DemoRun(options, settings, clock, captures, profiles)
+        run = DemoRun(options, settings, clock, captures, profiles)
         report = run.execute()
     except KeyboardInterrupt:
         print("\ninterrupted: stopping the workers and the broker", file=sys.stderr)
@@ -98,10 +98,17 @@ def run_demo(options: DemoOptions) -> int:
     return 0
 
 
-class _DemoRun:
+class DemoRun:
+    """One replay of captures against a running stack, with simulated desktops."""
+
     def __init__(
-        self, options, settings: BrokerSettings, clock: ScaledClock, captures, profiles
-    ):
+        self,
+        options: DemoOptions,
+        settings: BrokerSettings,
+        clock: ScaledClock,
+        captures: list[SourceCapture],
+        profiles: list[AgentProfile],
+    ) -> None:
         self.options = options
         self.clock = clock
         self.captures = captures

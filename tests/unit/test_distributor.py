@@ -782,8 +782,8 @@ item_profiles = st.fixed_dictionaries(
 )
 agent_ids = st.sampled_from(AGENT_IDS)
 task_ids = st.sampled_from(TASK_IDS)
-# An answer (accept, reject, mark done) goes to the `pick`-th held item from
-# the agent holding it when `from_holder` is set, and quotes the current offer
+# An answer (accept, reject, mark done) goes to the `pick`-th fitting held
+# item from the agent holding it when `from_holder` is set, and quotes the current offer
 # id when `current_offer` is set; otherwise it is a stray or stale answer.
 mostly = st.sampled_from([True, True, True, False])
 answers = st.tuples(
@@ -818,7 +818,7 @@ scenarios = st.fixed_dictionaries(
         ),
         "ready_at_start": st.sets(agent_ids),
         "steps": st.lists(
-            st.tuples(operations, st.integers(0, 400)), min_size=10, max_size=50
+            st.tuples(operations, st.integers(0, 120)), min_size=10, max_size=50
         ),
     }
 )
@@ -868,7 +868,13 @@ def apply(
 
     pick, agent_id, from_holder, current_offer = arguments
     task_id = TASK_IDS[pick]
-    held = sorted(task for task, item in dist.items.items() if item.agent_id)
+    # Offers are answered with accept or reject; accepted items are marked done.
+    wants_accepted = kind == "mark_done"
+    held = sorted(
+        task
+        for task, item in dist.items.items()
+        if item.agent_id is not None and item.accepted is wants_accepted
+    )
     if from_holder and held:
         task_id = held[pick % len(held)]
         agent_id = dist.items[task_id].agent_id

@@ -1,0 +1,200 @@
+"""The whole pipeline on the embedded broker with a real Faust worker.
+
+A slice of the real incident log, plus bad captures a source system might
+send, goes through capture, tasks and the distributor to simulated
+employees. The checks read the log back from the broker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from dataclasses import replace
+from datetime import timedelta
+
+import orjson
+import pytest
+
+from processors.clock import ScaledClock
+from processors.simulation.demo import DemoOptions, DemoRun, load_captures
+from processors.simulation.staffing import staffing_for
+from processors.sources.capture_traffic import SourceCapture
+from processors.stack import Stack
+from projections.history import fold_history
+from schemas.codec import decode
+from topics import catalog
+from topics.consume import read_topics
+
+pytestmark = pytest.mark.e2e
+
+SLICE = 400
+SPEED = 4000.0
+
+
+def _bad_captures(first: SourceCapture) -> list[SourceCapture]:
+    """Captures a faulty source system sends, each with its expected reason."""
+    at = first.at + timedelta(minutes=30)
+    documents = [
+        {
+            "type": "create",
+            "source_system": "servicenow",
+            "occurred_at": "1/3/2016 10:00",
+        },
+        {
+            "type": "create",
+            "source_system": "servicenow",
+            "external_id": "BAD-DATE",
+            "occurred_at": "31/31/2016 10:00",
+        },
+        {
+            "type": "update",
+            "source_system": "servicenow",
+            "external_id": "NEVER-CREATED",
+            "occurred_at": "1/3/2016 10:00",
+        },
+        {
+            "type": "archive",
+            "source_system": "servicenow",
+            "external_id": "BAD-TYPE",
+            "occurred_at": "1/3/2016 10:00",
+        },
+        {
+            "type": "create",
+            "source_system": "servicenow",
+            "external_id": "BAD-PRIORITY",
+            "occurred_at": "1/3/2016 10:00",
+            "priority": "high",
+        },
+    ]
+    bad = [
+        SourceCapture(at, f"servicenow:{d.get('external_id', '')}", orjson.dumps(d))
+        for d in documents
+    ]
+    bad.append(
+        SourceCapture(at, "servicenow:BROKEN", b'{"type": "create", "external_id": ')
+    )
+    return bad
+
+
+EXPECTED_REASONS = {
+    "missing_external_id": 1,
+    "invalid_date": 1,
+    "unknown_item": 1,
+    "unknown_type": 1,
+    "invalid_type": 1,
+    "malformed_json": 1,
+}
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(tmp_path_factory):
+    real = load_captures("servicenow", None, SLICE)
+    duplicate = real[0]
+    captures = sorted([*real, *_bad_captures(real[0]), duplicate], key=lambda c: c.at)
+    clock = ScaledClock(real[0].at - timedelta(minutes=1), time.time() + 15.0, SPEED)
+    stack = Stack(workers=1, clock=clock, run_dir=tmp_path_factory.mktemp("stack"))
+    with stack:
+        options = DemoOptions(
+            limit=len(captures), speed=SPEED, max_minutes=5.0, as_json=True
+        )
+        run = DemoRun(options, stack.settings, clock, captures, staffing_for(real))
+        report = run.execute()
+        log = [
+            decode(m.value())
+            for m in read_topics(stack.settings, [catalog.TASK_EVENTS])
+        ]
+        rejections = [
+            decode(m.value())
+            for m in read_topics(stack.settings, [catalog.CAPTURE_REJECTED])
+        ]
+        dead = list(read_topics(stack.settings, [catalog.DEAD_LETTER]))
+        states = {}
+        by_task = defaultdict(list)
+        for event in log:
+            by_task[event.subject_id].append(event)
+        for task_id in list(by_task)[:40]:
+            states[task_id] = stack.task_state(task_id)
+        yield {
+            "real": real,
+            "report": report,
+            "log": log,
+            "by_task": by_task,
+            "rejections": rejections,
+            "dead": dead,
+            "states": states,
+        }
+
+
+def _expected_final_status(real: list[SourceCapture]) -> dict[str, str]:
+    status: dict[str, str] = {}
+    for capture in real:
+        document = capture.document()
+        if document.get("status") == "-100":
+            continue
+        kind = document["type"]
+        if kind == "create":
+            status.setdefault(capture.key, "open")
+        elif kind == "complete":
+            status[capture.key] = "completed"
+        elif kind == "restart":
+            status[capture.key] = "open"
+    return status
+
+
+def test_each_create_one_item(pipeline_run):
+    captured = Counter(
+        e.subject_id for e in pipeline_run["log"] if e.type == "task.captured"
+    )
+    expected = {c.key for c in pipeline_run["real"] if c.document()["type"] == "create"}
+    assert set(captured) == expected
+    assert max(captured.values()) == 1
+
+
+def test_bad_captures_rejected_by_reason(pipeline_run):
+    reasons = Counter(r.data["reason"] for r in pipeline_run["rejections"])
+    assert reasons == Counter(EXPECTED_REASONS)
+
+
+def test_rejections_keep_original_payload(pipeline_run):
+    broken = [
+        r for r in pipeline_run["rejections"] if r.data["reason"] == "malformed_json"
+    ]
+    assert broken[0].data["original"] == '{"type": "create", "external_id": '
+    assert "not valid JSON" in broken[0].data["message"]
+
+
+def test_nothing_dead_lettered(pipeline_run):
+    assert pipeline_run["dead"] == []
+
+
+def test_completed_items_match_data(pipeline_run):
+    expected = _expected_final_status(pipeline_run["real"])
+    folded = {
+        task_id: fold_history(task_id, events).state.status
+        for task_id, events in pipeline_run["by_task"].items()
+    }
+    expected_completed = {k for k, v in expected.items() if v == "completed"}
+    actual_completed = {k for k, v in folded.items() if v == "completed"}
+    assert actual_completed == expected_completed
+    assert len(expected_completed) > 10
+
+
+def test_items_were_distributed(pipeline_run):
+    report = pipeline_run["report"]
+    assert report["distributed"] > 0.5 * report["captured"]
+    assert report["capture_to_offer_ms_p50"] is not None
+
+
+def test_history_equals_current_state(pipeline_run):
+    assert len(pipeline_run["states"]) == 40
+    for task_id, current in pipeline_run["states"].items():
+        history = fold_history(task_id, pipeline_run["by_task"][task_id])
+        rebuilt = history.state.model_dump(mode="json", exclude={"seen_ids"})
+        current = {k: v for k, v in current.items() if k != "seen_ids"}
+        assert rebuilt == current, task_id
+
+
+def test_classification_records_rule_version(pipeline_run):
+    classified = [e for e in pipeline_run["log"] if e.type == "task.classified"]
+    assert classified
+    assert {e.rule_set_version for e in classified} == {1}
