@@ -58,9 +58,10 @@ def create_app(
 ) -> Runtime:
     """Build the Faust app with every processor registered on it."""
     producer_options = {}
-    if settings.embedded:
+    if settings.one_record_batches:
         # One record per batch: see BrokerSettings.
         producer_options = {"producer_max_batch_size": 1, "producer_linger": 0.0}
+    if settings.embedded:
         _shorten_fetch_wait(EMBEDDED_FETCH_WAIT_MS)
 
     app = faust.App(

@@ -76,7 +76,7 @@ def join(
     skills: dict[str, int] | None = None,
     **capacity: int,
 ) -> list[Effect]:
-    """Log an agent in and make it ready; return the effects of both steps."""
+    """Log an agent in, make it ready and return the effects of both steps."""
     skills = {"Network": 5} if skills is None else skills
     command = LogIn(name=agent_id.upper(), skills=skills, capacity=Capacity(**capacity))
     return dist.log_in(agent_id, command, at) + dist.ready(agent_id, at)
@@ -782,30 +782,34 @@ item_profiles = st.fixed_dictionaries(
 )
 agent_ids = st.sampled_from(AGENT_IDS)
 task_ids = st.sampled_from(TASK_IDS)
-# An answer (accept, reject, mark done) goes to the `pick`-th fitting held
-# item from the agent holding it when `from_holder` is set, and quotes the current offer
-# id when `current_offer` is set; otherwise it is a stray or stale answer.
-mostly = st.sampled_from([True, True, True, False])
-answers = st.tuples(
-    st.sampled_from(["accept", "accept", "reject", "mark_done"]),
-    st.integers(0, len(TASK_IDS) - 1),
-    agent_ids,
-    mostly,
-    mostly,
-)
-# Repeated branches weight routing and answers above the rarer operations.
+# A reply (accept, reject, mark done) comes from the agent holding the item
+# when `from_holder` is set and quotes the current offer id when
+# `current_offer` is set. Otherwise it is a stray or stale reply.
+usually_true = st.sampled_from([True, True, True, False])
+
+
+def replies(kind: str) -> st.SearchStrategy[tuple[Any, ...]]:
+    return st.tuples(
+        st.just(kind),
+        st.integers(0, len(TASK_IDS) - 1),
+        agent_ids,
+        usually_true,
+        usually_true,
+    )
+
+
+# Repeated kinds weight routing and replies above the rarer operations. Each
+# repeat is a new strategy object because one_of skips an object it has seen.
 operations = st.one_of(
-    st.tuples(st.just("route"), task_ids, st.integers(0, 900)),
-    st.tuples(st.just("route"), task_ids, st.integers(0, 900)),
+    *[st.tuples(st.just("route"), task_ids, st.integers(0, 900)) for _ in range(3)],
     st.tuples(st.just("withdraw"), task_ids),
     st.tuples(st.just("log_in"), agent_ids),
-    st.tuples(st.just("ready"), agent_ids),
-    st.tuples(st.just("ready"), agent_ids),
+    *[st.tuples(st.just("ready"), agent_ids) for _ in range(2)],
     st.tuples(st.just("not_ready"), agent_ids),
     st.tuples(st.just("log_out"), agent_ids),
-    answers,
-    answers,
-    answers,
+    *[replies("accept") for _ in range(3)],
+    replies("reject"),
+    *[replies("mark_done") for _ in range(2)],
     st.tuples(st.just("tick"), st.integers(0, 900)),
 )
 scenarios = st.fixed_dictionaries(
@@ -868,15 +872,15 @@ def apply(
 
     pick, agent_id, from_holder, current_offer = arguments
     task_id = TASK_IDS[pick]
-    # Offers are answered with accept or reject; accepted items are marked done.
+    # Accept and reject go to open offers, mark done to accepted items.
     wants_accepted = kind == "mark_done"
-    held = sorted(
+    held_task_ids = sorted(
         task
         for task, item in dist.items.items()
         if item.agent_id is not None and item.accepted is wants_accepted
     )
-    if from_holder and held:
-        task_id = held[pick % len(held)]
+    if from_holder and held_task_ids:
+        task_id = held_task_ids[pick % len(held_task_ids)]
         agent_id = dist.items[task_id].agent_id
     item = dist.items.get(task_id)
     offer_id = "stale#0"

@@ -19,7 +19,7 @@ STANDARD = RULES.schemes["standard"]
 CRITICAL = RULES.schemes["incident-critical"]
 
 
-def at(seconds: float) -> datetime:
+def time_at(seconds: float) -> datetime:
     return START + timedelta(seconds=seconds)
 
 
@@ -162,8 +162,8 @@ def test_within_bounds_before_due(
     now_offset: float,
     initial: int | None,
 ) -> None:
-    due = None if due_offset is None else at(due_offset)
-    now = at(now_offset)
+    due = None if due_offset is None else time_at(due_offset)
+    now = time_at(now_offset)
     assume(due is None or now < due)
     value = priority_at(scheme, START, due, now, initial)
 
@@ -187,11 +187,11 @@ def test_never_decreases_before_due(
     initial: int | None,
 ) -> None:
     earlier, later = sorted((first, second))
-    due = None if due_offset is None else at(due_offset)
-    assume(due is None or at(later) < due)
+    due = None if due_offset is None else time_at(due_offset)
+    assume(due is None or time_at(later) < due)
 
-    before = priority_at(scheme, START, due, at(earlier), initial)
-    after = priority_at(scheme, START, due, at(later), initial)
+    before = priority_at(scheme, START, due, time_at(earlier), initial)
+    after = priority_at(scheme, START, due, time_at(later), initial)
 
     assert before <= after
 
@@ -204,8 +204,8 @@ def test_negative_increment_decays(
     scheme = scheme.model_copy(update={"reach_maximum_at_due": False})
     earlier, later = sorted((first, second))
 
-    before = priority_at(scheme, START, None, at(earlier))
-    after = priority_at(scheme, START, None, at(later))
+    before = priority_at(scheme, START, None, time_at(earlier))
+    after = priority_at(scheme, START, None, time_at(later))
 
     assert before >= after
 
@@ -215,7 +215,7 @@ def test_negative_increment_decays(
 def test_reaches_maximum_at_due(scheme: PriorityScheme, due_offset: float) -> None:
     scheme = scheme.model_copy(update={"reach_maximum_at_due": True, "overdue": None})
     assume(due_offset >= scheme.interval_seconds)
-    due = at(due_offset)
+    due = time_at(due_offset)
 
     assert priority_at(scheme, START, due, due) == scheme.maximum
 
@@ -236,7 +236,7 @@ def test_overdue_value_after_due(
     initial: int | None,
 ) -> None:
     scheme = scheme.model_copy(update={"overdue": overdue})
-    due = at(due_offset)
+    due = time_at(due_offset)
     now = due + timedelta(seconds=late_by)
     assume(now > due)
 
@@ -256,7 +256,7 @@ def test_shorter_sla_never_lower(
     scheme = scheme.model_copy(update={"reach_maximum_at_due": True})
     short_due = START + short_hours * HOUR
     long_due = short_due + extra_hours * HOUR
-    now = at(elapsed)
+    now = time_at(elapsed)
     assume(now < short_due)
 
     short = priority_at(scheme, START, short_due, now)

@@ -587,13 +587,13 @@ def commands(draw: st.DrawFn, number: int) -> CaptureCommand | Decision:
     # A small id pool makes some commands repeat an earlier id.
     event_id = f"id-{draw(st.integers(0, max(number, 1)))}"
     if kind in ("offered", "accepted", "rejected", "timed_out"):
-        maker = {
+        build_decision = {
             "offered": offered,
             "accepted": accepted,
             "rejected": rejected,
             "timed_out": timed_out,
         }[kind]
-        return maker(event_id, draw(offer_ids), agent=draw(agents))
+        return build_decision(event_id, draw(offer_ids), agent=draw(agents))
     if kind == "marked_done":
         return marked_done(event_id, agent=draw(agents))
     attributes = draw(

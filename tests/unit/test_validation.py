@@ -182,7 +182,7 @@ def test_external_id_whitespace_stripped() -> None:
     assert command.external_id == "INC0001"
 
 
-# Rejections of single fields; these carry the item's identity.
+# Rejections of single fields, which carry the item's identity.
 
 
 def test_priority_string_rejected() -> None:
@@ -303,25 +303,30 @@ def test_boston_rejects_day_first_date() -> None:
 def test_boston_summer_time_applied() -> None:
     command = parse_capture(encode(boston(occurred_at="2024-07-01 09:00:00")), RULES)
 
-    assert command.occurred_at.tzinfo == ZoneInfo("America/New_York")
-    assert command.occurred_at.utcoffset() == timedelta(hours=-4)
     assert command.occurred_at == datetime(2024, 7, 1, 13, 0, tzinfo=UTC)
+    assert command.occurred_at.utcoffset() == timedelta(0)
 
 
 def test_boston_winter_time_applied() -> None:
     command = parse_capture(encode(boston(occurred_at="2024-01-15 09:00:00")), RULES)
 
-    assert command.occurred_at.utcoffset() == timedelta(hours=-5)
     assert command.occurred_at == datetime(2024, 1, 15, 14, 0, tzinfo=UTC)
+    assert command.occurred_at.utcoffset() == timedelta(0)
+
+
+def test_boston_zone_matches_zoneinfo() -> None:
+    local = datetime(2024, 11, 3, 12, 30, tzinfo=ZoneInfo("America/New_York"))
+    command = parse_capture(encode(boston(occurred_at="2024-11-03 12:30:00")), RULES)
+
+    assert command.occurred_at == local
 
 
 def test_explicit_offset_kept_for_boston() -> None:
     command = parse_capture(
-        encode(boston(occurred_at="2024-07-01T09:00:00+00:00")), RULES
+        encode(boston(occurred_at="2024-07-01T09:00:00+02:00")), RULES
     )
 
-    assert command.occurred_at.utcoffset() == timedelta(0)
-    assert command.occurred_at == datetime(2024, 7, 1, 9, 0, tzinfo=UTC)
+    assert command.occurred_at == datetime(2024, 7, 1, 7, 0, tzinfo=UTC)
 
 
 def test_optional_dates_parsed() -> None:
@@ -504,7 +509,7 @@ def test_parse_returns_command_or_rejection(document: dict[str, Any]) -> None:
         return
 
     assert isinstance(command, CaptureCommand)
-    assert command.occurred_at.tzinfo is not None
+    assert command.occurred_at.utcoffset() == timedelta(0)
     assert command.external_id == command.external_id.strip()
     assert command.external_id
 
