@@ -12,6 +12,7 @@ import logging
 from processors.app import Runtime
 from processors.domain.validation import CaptureError, parse_capture
 from processors.envelopes import dead_letter
+from processors.metrics import CAPTURES, PROCESSING_SECONDS
 from schemas.capture import CaptureCommand, CaptureRejected, RejectionReason
 from schemas.codec import encode, make_envelope
 from topics import catalog
@@ -49,6 +50,7 @@ def register(runtime: Runtime) -> None:
             rule_set_version=runtime.rules.version,
         )
         log.info("rejected capture key=%r: %s", key, error)
+        CAPTURES.labels("rejected", error.reason.value).inc()
         await rejected.send(key=key, value=encode(envelope))
 
     async def accept(command: CaptureCommand) -> None:
@@ -75,18 +77,23 @@ def register(runtime: Runtime) -> None:
             rule_set_version=runtime.rules.version,
         )
         await commands.send(key=task_key, value=encode(envelope))
+        CAPTURES.labels("accepted", "").inc()
 
     @runtime.app.agent(captures, name="capture")
     async def capture_agent(stream):
         async for event in stream.events():
             raw: bytes = event.value or b""
-            try:
-                command = parse_capture(raw, runtime.rules)
-                if event.key != command.task_id.encode():
-                    await captures.send(key=command.task_id.encode(), value=raw)
-                    continue
-                await accept(command)
-            except CaptureError as error:
-                await reject(raw, event.key, error)
-            except Exception as error:  # noqa: BLE001 - parked, never lost
-                await dead_letter(runtime, PROCESSOR, event, error)
+            with PROCESSING_SECONDS.labels(PROCESSOR).time():
+                await handle_capture(event, raw)
+
+    async def handle_capture(event, raw: bytes) -> None:
+        try:
+            command = parse_capture(raw, runtime.rules)
+            if event.key != command.task_id.encode():
+                await captures.send(key=command.task_id.encode(), value=raw)
+                return
+            await accept(command)
+        except CaptureError as error:
+            await reject(raw, event.key, error)
+        except Exception as error:  # noqa: BLE001 - parked, never lost
+            await dead_letter(runtime, PROCESSOR, event, error)

@@ -22,6 +22,7 @@ from processors.domain.distributor import (
     WaitingItem,
 )
 from processors.envelopes import dead_letter
+from processors.metrics import AGENTS, DECISIONS, PROCESSING_SECONDS, WAITING_ITEMS
 from schemas.agents import AcceptOffer, LogIn, MarkDone, NotReady, RejectOffer
 from schemas.codec import decode, encode, make_envelope, payload
 from schemas.distribution import RouteTask, Tick, WithdrawTask
@@ -116,6 +117,7 @@ def register(runtime: Runtime) -> None:
                 correlation_id=cause.correlation_id,
                 rule_set_version=cause.rule_set_version,
             )
+            DECISIONS.labels(effect.type).inc()
             await outputs[effect.kind].send(
                 key=effect.key.encode(), value=encode(envelope)
             )
@@ -128,6 +130,7 @@ def register(runtime: Runtime) -> None:
         distributor = domain_state(domain)
         effects = apply(distributor, envelope, now)
         persist(distributor)
+        _observe(distributor)
         await send(effects, envelope, now)
 
     @runtime.app.agent(
@@ -144,7 +147,8 @@ def register(runtime: Runtime) -> None:
     async def distributor_agent(stream):
         async for event in stream.events():
             try:
-                await handle(event.key or b"default", decode(event.value))
+                with PROCESSING_SECONDS.labels(PROCESSOR).time():
+                    await handle(event.key or b"default", decode(event.value))
             except Exception as error:  # noqa: BLE001 - parked, never lost
                 await dead_letter(runtime, PROCESSOR, event, error)
 
@@ -200,3 +204,13 @@ def _rebuild(
         len(distributor.agents),
     )
     return distributor
+
+
+def _observe(distributor: Distributor) -> None:
+    waiting = sum(1 for item in distributor.items.values() if item.waiting)
+    WAITING_ITEMS.labels(distributor.domain).set(waiting)
+    states = {"ready": 0, "not_ready": 0, "logged_out": 0}
+    for agent in distributor.agents.values():
+        states[agent.status] += 1
+    for state, count in states.items():
+        AGENTS.labels(distributor.domain, state).set(count)

@@ -20,6 +20,9 @@ async def dead_letter(
     runtime: Runtime, processor: str, event, error: Exception
 ) -> None:
     """Park a message that crashed a processor, with its error, and go on."""
+    from processors.metrics import DEAD_LETTERS
+
+    DEAD_LETTERS.labels(processor).inc()
     message = event.message
     log.error(
         "%s failed on %s[%d]@%d key=%r: %s",

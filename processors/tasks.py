@@ -9,6 +9,7 @@ import orjson
 from processors.app import Runtime
 from processors.domain.task import Decision, TaskState, decide
 from processors.envelopes import dead_letter
+from processors.metrics import PROCESSING_SECONDS, TASK_EVENTS
 from schemas.capture import CaptureCommand
 from schemas.codec import DISTRIBUTION_DECISIONS, decode, encode, make_envelope, payload
 from schemas.envelope import Envelope
@@ -58,6 +59,7 @@ def register(runtime: Runtime) -> None:
                 rule_set_version=runtime.rules.version,
             )
             await task_events.send(key=key, value=encode(event))
+            TASK_EVENTS.labels(event_type).inc()
         for request_type, body in outcome.requests:
             request = make_envelope(
                 body,
@@ -78,6 +80,7 @@ def register(runtime: Runtime) -> None:
     async def tasks_agent(stream):
         async for event in stream.events():
             try:
-                await handle(event.key, decode(event.value))
+                with PROCESSING_SECONDS.labels(PROCESSOR).time():
+                    await handle(event.key, decode(event.value))
             except Exception as error:  # noqa: BLE001 - parked, never lost
                 await dead_letter(runtime, PROCESSOR, event, error)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
 from processors.app import Runtime
 
 __all__ = ["register"]
@@ -22,6 +24,10 @@ def register(runtime: Runtime) -> None:
         if stored is None:
             return web.json({"error": f"task {task_id!r} not found"}, status=404)
         return web.bytes(stored, content_type="application/json")
+
+    @app.page("/metrics")
+    async def metrics(web, request):
+        return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 
     @app.page("/health/")
     async def health(web, request):

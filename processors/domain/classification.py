@@ -81,7 +81,8 @@ def matches(condition: Condition, attributes: dict[str, Any]) -> bool:
             return value in condition.value
         case "regex":
             return (
-                value is not None and re.search(condition.value, str(value)) is not None
+                value is not None
+                and re.search(str(condition.value), str(value)) is not None
             )
         case "gt" | "ge" | "lt" | "le":
             return _compare(condition.op, value, condition.value)

@@ -65,7 +65,12 @@ class WaitingItem(BaseModel):
     accepted: bool = False
     offer_expires_at: datetime | None = None
     offers_made: int = 0
-    last_rejected_by: str | None = None
+    rejected_by: str | None = Field(
+        default=None, description="Employee who last rejected or let the offer ring"
+    )
+    rejected_until: datetime | None = Field(
+        default=None, description="Until then the item is not offered to rejected_by"
+    )
 
     @property
     def task_id(self) -> str:
@@ -157,6 +162,8 @@ class Distributor:
         agent = self._known_agent(agent_id)
         if agent is None:
             return []
+        if agent.status != "ready" and not agent.in_hand:
+            agent.free_since = now
         agent.status, agent.reason = "ready", None
         self._touch_agent(agent_id)
         return [
@@ -283,11 +290,18 @@ class Distributor:
         ]
         for item in sorted(expired, key=lambda i: (i.offer_expires_at, i.task_id)):
             effects += self._time_out(item, now)
+        for item in self.items.values():
+            if item.rejected_until is not None and item.rejected_until <= now:
+                item.rejected_until = None
+                self._touch_item(item.task_id)
         return effects + self.dispatch(now)
 
     def next_deadline(self) -> datetime | None:
         deadlines = [
-            i.offer_expires_at for i in self.items.values() if i.offer_expires_at
+            moment
+            for item in self.items.values()
+            for moment in (item.offer_expires_at, item.rejected_until)
+            if moment is not None
         ]
         return min(deadlines, default=None)
 
@@ -307,7 +321,7 @@ class Distributor:
 
         effects: list[Effect] = []
         for item in sorted(waiting, key=lambda i: self.order_key(i, now)):
-            eligible = [a for a in free if self.can_take(a, item)]
+            eligible = [a for a in free if self.can_take(a, item, now)]
             if not eligible:
                 continue
             agent = min(eligible, key=lambda a: self._agent_rank(a, item))
@@ -332,26 +346,39 @@ class Distributor:
             route.initial_priority,
         )
 
-    def can_take(self, agent: AgentRecord, item: WaitingItem) -> bool:
+    def can_take(
+        self, agent: AgentRecord, item: WaitingItem, now: datetime | None = None
+    ) -> bool:
+        """Whether `agent` may be offered `item`; without `now`, a recent
+        rejection by the agent still counts."""
         if not agent.has_room(item.route.media):
             return False
-        if item.last_rejected_by == agent.agent_id:
-            return False
+        if item.rejected_by == agent.agent_id and item.rejected_until is not None:
+            if now is None or now < item.rejected_until:
+                return False
         return all(
             agent.skills.get(requirement.skill, -1) >= requirement.min_level
             for requirement in item.route.target.skills
         )
 
     def _agent_rank(self, agent: AgentRecord, item: WaitingItem) -> tuple:
-        """Best skill match first, then the employee idle longest."""
+        """Best skill match first, then the fewest items in hand, then the
+        employee idle longest."""
         score = sum(agent.skills.get(r.skill, 0) for r in item.route.target.skills)
-        return (-score, agent.free_since or datetime.min, agent.agent_id)
+        return (
+            -score,
+            len(agent.in_hand),
+            agent.free_since or datetime.min,
+            agent.agent_id,
+        )
 
     def _offer(
         self, item: WaitingItem, agent: AgentRecord, now: datetime
     ) -> list[Effect]:
         item.offers_made += 1
-        item.offer_id = f"{item.task_id}#{item.offers_made}"
+        # Unique across withdrawals: a restarted task is queued at a new time.
+        queued_ms = int(item.route.queued_at.timestamp() * 1000)
+        item.offer_id = f"{item.task_id}#{queued_ms}-{item.offers_made}"
         item.agent_id = agent.agent_id
         item.accepted = False
         item.offer_expires_at = now + self.offer_timeout
@@ -405,7 +432,8 @@ class Distributor:
                 effects.append(
                     Effect("task", item.task_id, "distribution.rejected", body)
                 )
-        item.last_rejected_by = agent.agent_id
+        item.rejected_by = agent.agent_id
+        item.rejected_until = now + self.offer_timeout
         item.agent_id = None
         item.offer_id = None
         item.accepted = False
@@ -428,8 +456,9 @@ class Distributor:
 
     def _known_agent(self, agent_id: str) -> AgentRecord | None:
         agent = self.agents.get(agent_id)
-        if agent is None:
+        if agent is None or agent.status == "logged_out":
             log.info("ignored command for agent %s: not logged in", agent_id)
+            return None
         return agent
 
     def _touch_item(self, task_id: str) -> None:

@@ -21,8 +21,10 @@ def priority_at(
 
     `initial` overrides the scheme's initial priority (a source may send one).
     """
-    if due is not None and now >= due and scheme.overdue is not None:
+    if due is not None and now > due and scheme.overdue is not None:
         return scheme.overdue
+    if due is not None and now >= due and scheme.reach_maximum_at_due:
+        return scheme.maximum
 
     base = scheme.initial if initial is None else initial
     elapsed = max(0.0, (now - start).total_seconds())

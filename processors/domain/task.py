@@ -64,6 +64,9 @@ class TaskState(BaseModel):
     source_status: str | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)
     captured_at: datetime | None = None
+    sla_started_at: datetime | None = Field(
+        default=None, description="Start of the SLA: capture, or the last restart"
+    )
     queued_at: datetime | None = None
     due_at: datetime | None = None
     source_due_at: datetime | None = None
@@ -251,11 +254,13 @@ class _Builder:
             "task.restarted",
             TaskRestarted(capture_id=command.capture_id, status=command.status),
         )
-        if command.attributes:
+        if command.attributes or command.due_at is not None:
             self.emit(
                 "task.updated",
                 TaskUpdated(
-                    capture_id=command.capture_id, attributes=command.attributes
+                    capture_id=command.capture_id,
+                    due_at=command.due_at,
+                    attributes=command.attributes,
                 ),
             )
         self.classify_and_queue()
@@ -269,7 +274,8 @@ class _Builder:
             "source_system": state.source_system,
             "media": state.media,
         }
-        return classify(self.rules, attributes, self.now, state.source_due_at)
+        sla_start = state.sla_started_at or self.now
+        return classify(self.rules, attributes, sla_start, state.source_due_at)
 
     def classify_and_queue(self, classification: Classification | None = None) -> None:
         state = self.state
@@ -444,6 +450,7 @@ def evolve(
             )
         case TaskRestarted():
             changes.update(
+                sla_started_at=time,
                 completed_at=None,
                 completed_by=None,
                 agent_id=None,
@@ -465,6 +472,7 @@ def _captured(body: TaskCaptured, time: datetime) -> TaskState:
         source_status=body.status,
         attributes=dict(body.attributes),
         captured_at=time,
+        sla_started_at=time,
         queued_at=time,
         source_due_at=body.due_at,
         initial_priority=body.priority,

@@ -1,9 +1,9 @@
 """Simulated agent desktops: employees who log in, answer offers and work items.
 
 Each employee accepts an offer as soon as it arrives, except that now and
-then one lets it ring (to exercise RONA); it works the item for a handling
-time drawn from real durations, then marks it done. After a RONA it goes
-ready again after a short pause.
+then one lets it ring (to exercise RONA). It works the item for a handling
+time drawn from real durations (capped at MAX_HANDLING), then marks it done.
+After a RONA it goes ready again after a short pause.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ __all__ = ["Desks"]
 log = logging.getLogger(__name__)
 
 RONA_PAUSE = timedelta(minutes=5)
+# The data's durations run from capture to resolution and include waiting
+# time; an employee works one item for at most one working day.
+MAX_HANDLING = timedelta(hours=8)
 PRODUCER = "simulated-desktop"
 
 Send = Callable[[str, bytes], None]
@@ -119,7 +122,8 @@ class Desks:
             agent_id, "agent.accept", AcceptOffer(task_id=task_id, offer_id=offer_id)
         )
         self.working[agent_id].add(task_id)
-        handling = timedelta(seconds=draw_handling_seconds(profile, self.rng))
+        drawn = timedelta(seconds=draw_handling_seconds(profile, self.rng))
+        handling = min(drawn, MAX_HANDLING)
         self._schedule(
             wall_now + self.clock.wall_seconds(handling), agent_id, "mark_done", task_id
         )

@@ -300,14 +300,6 @@ def test_operator_selects_rule() -> None:
     assert classify(rules, {"amount": "n/a"}, CAPTURED).rule == "default"
 
 
-@pytest.mark.xfail(
-    reason=(
-        "Condition accepts a non-string regex value (its validator compiles "
-        "str(value)), but matches() passes the raw value to re.search, which "
-        "raises TypeError for an int such as a YAML `value: 2024`"
-    ),
-    strict=True,
-)
 def test_numeric_regex_value_matches() -> None:
     assert matches(condition("regex", 2024), {"x": "2024-0042"}) is True
 

@@ -35,6 +35,7 @@ T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 TIMEOUT = timedelta(minutes=10)
 MINUTE = timedelta(minutes=1)
 MEDIA = ("workitem", "voice", "chat", "email")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def flat(priority: int) -> PriorityScheme:
@@ -95,6 +96,23 @@ def offers(effects: list[Effect]) -> list[tuple[str, str]]:
     ]
 
 
+def offer_id_of(effects: list[Effect], agent_id: str) -> str:
+    """Return the offer id of the last offer to `agent_id` in `effects`."""
+    offer_ids = [
+        effect.body.offer_id
+        for effect in effects
+        if effect.type == "distribution.offered" and effect.body.agent_id == agent_id
+    ]
+    assert offer_ids, f"no offer to {agent_id} in {types(effects)}"
+    return offer_ids[-1]
+
+
+def expected_offer_id(task_id: str, queued_at: datetime, number: int) -> str:
+    """Build the id of the `number`-th offer of a task queued at `queued_at`."""
+    queued_ms = (queued_at - EPOCH) // timedelta(milliseconds=1)
+    return f"{task_id}#{queued_ms}-{number}"
+
+
 # Matching order.
 
 
@@ -134,10 +152,10 @@ def test_priority_evaluated_at_now() -> None:
 def test_order_after_capacity_frees() -> None:
     dist = distributor()
     join(dist, "a1")
-    dist.route(route("first", 100), T0)
+    offered = dist.route(route("first", 100), T0)
     dist.route(route("urgent", 900), T0)
     dist.route(route("middle", 500), T0)
-    dist.accept("a1", "first", "first#1", T0)
+    dist.accept("a1", "first", offer_id_of(offered, "a1"), T0)
 
     effects = dist.mark_done("a1", "first", T0 + MINUTE)
 
@@ -171,8 +189,8 @@ def test_idle_since_last_release() -> None:
     dist = distributor()
     join(dist, "a1", T0)
     join(dist, "a2", T0 + MINUTE)
-    dist.route(route("X"), T0 + 2 * MINUTE)
-    dist.accept("a1", "X", "X#1", T0 + 2 * MINUTE)
+    offered = dist.route(route("X"), T0 + 2 * MINUTE)
+    dist.accept("a1", "X", offer_id_of(offered, "a1"), T0 + 2 * MINUTE)
     dist.mark_done("a1", "X", T0 + 3 * MINUTE)
 
     effects = dist.route(route("Y"), T0 + 4 * MINUTE)
@@ -181,15 +199,6 @@ def test_idle_since_last_release() -> None:
     assert dist.agents["a1"].free_since == T0 + 3 * MINUTE
 
 
-@pytest.mark.xfail(
-    reason=(
-        "free_since is set only when an agent's hands become empty, and "
-        "_offer does not change it, so an agent busy with one chat since "
-        "09:01 ranks as idle longer than an agent idle since 09:02 and gets "
-        "the second chat"
-    ),
-    strict=True,
-)
 def test_busy_agent_ranked_after_idle() -> None:
     dist = distributor()
     join(dist, "a1", T0 + MINUTE)
@@ -199,6 +208,32 @@ def test_busy_agent_ranked_after_idle() -> None:
     effects = dist.route(route("chat-2", media="chat"), T0 + 4 * MINUTE)
 
     assert offers(effects) == [("chat-2", "a2")]
+
+
+def test_skill_ranked_before_items_in_hand() -> None:
+    dist = distributor()
+    join(dist, "a1", T0, {"Network": 9})
+    join(dist, "a2", T0 + MINUTE, {"Network": 1})
+    dist.route(route("chat-1", media="chat"), T0 + 2 * MINUTE)
+
+    effects = dist.route(route("chat-2", media="chat"), T0 + 3 * MINUTE)
+
+    assert offers(effects) == [("chat-2", "a1")]
+
+
+def test_ready_again_counts_as_newly_idle() -> None:
+    dist = distributor()
+    join(dist, "a1", T0)
+    join(dist, "a2", T0 + MINUTE)
+    dist.not_ready("a1", NotReadyReason.LUNCH, T0 + 2 * MINUTE)
+    dist.ready("a1", T0 + 3 * MINUTE)
+    dist.ready("a2", T0 + 4 * MINUTE)
+
+    effects = dist.route(route("X"), T0 + 5 * MINUTE)
+
+    assert dist.agents["a1"].free_since == T0 + 3 * MINUTE
+    assert dist.agents["a2"].free_since == T0 + MINUTE
+    assert offers(effects) == [("X", "a2")]
 
 
 # Skills.
@@ -292,13 +327,15 @@ def test_offer_effects() -> None:
     join(dist, "a1")
 
     effects = dist.route(route("X", 250), T0)
+    offer_id = expected_offer_id("X", T0, 1)
 
+    assert offer_id == "X#1709283600000-1"
     assert effects == [
         Effect(
             "task",
             "X",
             "distribution.offered",
-            DecisionOffered(agent_id="a1", offer_id="X#1", expires_at=T0 + TIMEOUT),
+            DecisionOffered(agent_id="a1", offer_id=offer_id, expires_at=T0 + TIMEOUT),
         ),
         Effect(
             "assignment",
@@ -306,7 +343,7 @@ def test_offer_effects() -> None:
             "assignment.offer",
             OfferMade(
                 task_id="X",
-                offer_id="X#1",
+                offer_id=offer_id,
                 media="workitem",
                 priority=250,
                 expires_at=T0 + TIMEOUT,
@@ -321,7 +358,7 @@ def test_accept_wrong_offer_ignored() -> None:
     join(dist, "a1")
     dist.route(route("X"), T0)
 
-    assert dist.accept("a1", "X", "X#9", T0) == []
+    assert dist.accept("a1", "X", expected_offer_id("X", T0, 9), T0) == []
     assert dist.items["X"].accepted is False
     assert dist.items["X"].offer_expires_at == T0 + TIMEOUT
 
@@ -330,30 +367,30 @@ def test_accept_by_other_agent_ignored() -> None:
     dist = distributor()
     join(dist, "a1")
     join(dist, "a2", skills={})
-    dist.route(route("X"), T0)
+    offer_id = offer_id_of(dist.route(route("X"), T0), "a1")
 
-    assert dist.accept("a2", "X", "X#1", T0) == []
+    assert dist.accept("a2", "X", offer_id, T0) == []
     assert dist.items["X"].accepted is False
 
 
 def test_accept_right_offer() -> None:
     dist = distributor()
     join(dist, "a1")
-    dist.route(route("X"), T0)
+    offer_id = offer_id_of(dist.route(route("X"), T0), "a1")
 
-    effects = dist.accept("a1", "X", "X#1", T0 + MINUTE)
+    effects = dist.accept("a1", "X", offer_id, T0 + MINUTE)
 
     assert effects == [
         Effect(
             "task",
             "X",
             "distribution.accepted",
-            DecisionAccepted(agent_id="a1", offer_id="X#1"),
+            DecisionAccepted(agent_id="a1", offer_id=offer_id),
         )
     ]
     assert dist.items["X"].accepted is True
     assert dist.items["X"].offer_expires_at is None
-    assert dist.accept("a1", "X", "X#1", T0 + MINUTE) == []
+    assert dist.accept("a1", "X", offer_id, T0 + MINUTE) == []
 
 
 def test_route_replaces_request() -> None:
@@ -381,7 +418,7 @@ def test_timeout_reoffers_elsewhere() -> None:
     dist = distributor()
     join(dist, "a1", skills={"Network": 9})
     join(dist, "a2", skills={"Network": 1})
-    dist.route(route("X"), T0)
+    first_offer_id = offer_id_of(dist.route(route("X"), T0), "a1")
     expiry = T0 + TIMEOUT
 
     effects = dist.tick(expiry)
@@ -397,18 +434,19 @@ def test_timeout_reoffers_elsewhere() -> None:
         "task",
         "X",
         "distribution.offer_timed_out",
-        DecisionOfferTimedOut(agent_id="a1", offer_id="X#1"),
+        DecisionOfferTimedOut(agent_id="a1", offer_id=first_offer_id),
     )
     assert effects[1] == Effect(
         "assignment",
         "a1",
         "assignment.offer_withdrawn",
-        OfferWithdrawn(task_id="X", offer_id="X#1", reason="offer timed out"),
+        OfferWithdrawn(task_id="X", offer_id=first_offer_id, reason="offer timed out"),
     )
     assert effects[2].key == "a1"
     assert effects[2].body == AgentNotReady(reason=NotReadyReason.RONA)
     assert offers(effects) == [("X", "a2")]
-    assert effects[3].body.offer_id == "X#2"
+    assert effects[3].body.offer_id == expected_offer_id("X", T0, 2)
+    assert effects[3].body.offer_id != first_offer_id
     assert effects[3].body.expires_at == expiry + TIMEOUT
 
 
@@ -429,21 +467,13 @@ def test_timeout_sets_agent_rona() -> None:
 def test_accepted_offer_never_times_out() -> None:
     dist = distributor()
     join(dist, "a1")
-    dist.route(route("X"), T0)
-    dist.accept("a1", "X", "X#1", T0)
+    offered = dist.route(route("X"), T0)
+    dist.accept("a1", "X", offer_id_of(offered, "a1"), T0)
 
     assert dist.tick(T0 + 10 * TIMEOUT) == []
     assert dist.agents["a1"].status == "ready"
 
 
-@pytest.mark.xfail(
-    reason=(
-        "last_rejected_by is cleared only when another agent rejects the "
-        "item, so an item that timed out with its only qualified agent is "
-        "never offered to that agent again, even after it is ready again"
-    ),
-    strict=True,
-)
 def test_sole_agent_gets_item_again() -> None:
     dist = distributor()
     join(dist, "a1")
@@ -455,6 +485,24 @@ def test_sole_agent_gets_item_again() -> None:
     assert offers(effects) == [("X", "a1")]
 
 
+def test_timed_out_item_held_back_from_same_agent() -> None:
+    dist = distributor()
+    join(dist, "a1")
+    dist.route(route("X"), T0)
+    dist.tick(T0 + TIMEOUT)
+    rejected_until = T0 + 2 * TIMEOUT
+
+    assert dist.items["X"].rejected_by == "a1"
+    assert dist.items["X"].rejected_until == rejected_until
+    assert offers(dist.ready("a1", T0 + TIMEOUT + MINUTE)) == []
+    assert dist.next_deadline() == rejected_until
+
+    effects = dist.tick(rejected_until)
+
+    assert offers(effects) == [("X", "a1")]
+    assert offer_id_of(effects, "a1") == expected_offer_id("X", T0, 2)
+
+
 def test_next_deadline() -> None:
     dist = distributor()
     join(dist, "a1")
@@ -462,16 +510,16 @@ def test_next_deadline() -> None:
 
     assert dist.next_deadline() is None
 
-    dist.route(route("X"), T0)
-    dist.route(route("Y"), T0 + 2 * MINUTE)
+    x_offer_id = offer_id_of(dist.route(route("X"), T0), "a1")
+    y_offer_id = offer_id_of(dist.route(route("Y"), T0 + 2 * MINUTE), "a2")
 
     assert dist.next_deadline() == T0 + TIMEOUT
 
-    dist.accept("a1", "X", "X#1", T0 + 3 * MINUTE)
+    dist.accept("a1", "X", x_offer_id, T0 + 3 * MINUTE)
 
     assert dist.next_deadline() == T0 + 2 * MINUTE + TIMEOUT
 
-    dist.accept("a2", "Y", "Y#1", T0 + 3 * MINUTE)
+    dist.accept("a2", "Y", y_offer_id, T0 + 3 * MINUTE)
 
     assert dist.next_deadline() is None
 
@@ -482,19 +530,21 @@ def test_next_deadline() -> None:
 def test_reject_requeues_item() -> None:
     dist = distributor()
     join(dist, "a1")
-    dist.route(route("X"), T0)
+    offer_id = offer_id_of(dist.route(route("X"), T0), "a1")
 
-    effects = dist.reject("a1", "X", "X#1", T0 + MINUTE)
+    effects = dist.reject("a1", "X", offer_id, T0 + MINUTE)
 
     assert effects == [
         Effect(
             "task",
             "X",
             "distribution.rejected",
-            DecisionRejected(agent_id="a1", offer_id="X#1"),
+            DecisionRejected(agent_id="a1", offer_id=offer_id),
         )
     ]
     assert dist.items["X"].waiting
+    assert dist.items["X"].rejected_by == "a1"
+    assert dist.items["X"].rejected_until == T0 + MINUTE + TIMEOUT
     assert dist.agents["a1"].in_hand == {}
     assert dist.agents["a1"].status == "ready"
 
@@ -503,9 +553,9 @@ def test_reject_offers_to_other_agent() -> None:
     dist = distributor()
     join(dist, "a1", skills={"Network": 9})
     join(dist, "a2", skills={"Network": 1})
-    dist.route(route("X"), T0)
+    offer_id = offer_id_of(dist.route(route("X"), T0), "a1")
 
-    effects = dist.reject("a1", "X", "X#1", T0 + MINUTE)
+    effects = dist.reject("a1", "X", offer_id, T0 + MINUTE)
 
     assert offers(effects) == [("X", "a2")]
 
@@ -513,13 +563,56 @@ def test_reject_offers_to_other_agent() -> None:
 def test_rejecting_agent_gets_next_item() -> None:
     dist = distributor()
     join(dist, "a1")
-    dist.route(route("X", 500), T0)
+    offer_id = offer_id_of(dist.route(route("X", 500), T0), "a1")
     dist.route(route("Y", 100), T0)
 
-    effects = dist.reject("a1", "X", "X#1", T0 + MINUTE)
+    effects = dist.reject("a1", "X", offer_id, T0 + MINUTE)
 
     assert offers(effects) == [("Y", "a1")]
     assert dist.items["X"].waiting
+
+
+def test_rejected_item_offered_again_at_deadline() -> None:
+    dist = distributor()
+    join(dist, "a1")
+    offer_id = offer_id_of(dist.route(route("X"), T0), "a1")
+    dist.reject("a1", "X", offer_id, T0 + MINUTE)
+    rejected_until = T0 + MINUTE + TIMEOUT
+
+    assert dist.next_deadline() == rejected_until
+    assert dist.tick(rejected_until - timedelta(seconds=1)) == []
+    assert dist.items["X"].waiting
+
+    effects = dist.tick(rejected_until)
+
+    assert offers(effects) == [("X", "a1")]
+    assert offer_id_of(effects, "a1") == expected_offer_id("X", T0, 2)
+    assert dist.items["X"].rejected_until is None
+    assert dist.next_deadline() == rejected_until + TIMEOUT
+
+
+def test_rejection_expires_without_tick() -> None:
+    dist = distributor()
+    join(dist, "a1")
+    offer_id = offer_id_of(dist.route(route("X", 500), T0), "a1")
+    dist.reject("a1", "X", offer_id, T0 + MINUTE)
+
+    effects = dist.route(route("Y", 100, media="chat"), T0 + MINUTE + TIMEOUT)
+
+    assert offers(effects) == [("X", "a1"), ("Y", "a1")]
+
+
+def test_can_take_counts_recent_rejection() -> None:
+    dist = distributor()
+    join(dist, "a1")
+    offer_id = offer_id_of(dist.route(route("X"), T0), "a1")
+    dist.reject("a1", "X", offer_id, T0 + MINUTE)
+    agent, item = dist.agents["a1"], dist.items["X"]
+    rejected_until = T0 + MINUTE + TIMEOUT
+
+    assert dist.can_take(agent, item) is False
+    assert dist.can_take(agent, item, rejected_until - timedelta(seconds=1)) is False
+    assert dist.can_take(agent, item, rejected_until) is True
 
 
 def test_reject_wrong_offer_ignored() -> None:
@@ -527,17 +620,17 @@ def test_reject_wrong_offer_ignored() -> None:
     join(dist, "a1")
     dist.route(route("X"), T0)
 
-    assert dist.reject("a1", "X", "X#2", T0) == []
+    assert dist.reject("a1", "X", expected_offer_id("X", T0, 2), T0) == []
     assert dist.items["X"].agent_id == "a1"
 
 
 def test_reject_after_accept_ignored() -> None:
     dist = distributor()
     join(dist, "a1")
-    dist.route(route("X"), T0)
-    dist.accept("a1", "X", "X#1", T0)
+    offer_id = offer_id_of(dist.route(route("X"), T0), "a1")
+    dist.accept("a1", "X", offer_id, T0)
 
-    assert dist.reject("a1", "X", "X#1", T0) == []
+    assert dist.reject("a1", "X", offer_id, T0) == []
     assert dist.items["X"].accepted is True
 
 
@@ -547,9 +640,9 @@ def test_reject_after_accept_ignored() -> None:
 def test_mark_done_dispatches_next() -> None:
     dist = distributor()
     join(dist, "a1")
-    dist.route(route("X", 500), T0)
+    offered = dist.route(route("X", 500), T0)
     dist.route(route("Y", 100), T0)
-    dist.accept("a1", "X", "X#1", T0)
+    dist.accept("a1", "X", offer_id_of(offered, "a1"), T0)
 
     effects = dist.mark_done("a1", "X", T0 + 5 * MINUTE)
 
@@ -575,19 +668,20 @@ def test_mark_done_by_other_ignored() -> None:
     dist = distributor()
     join(dist, "a1")
     join(dist, "a2", skills={})
-    dist.route(route("X"), T0)
-    dist.accept("a1", "X", "X#1", T0)
+    offered = dist.route(route("X"), T0)
+    dist.accept("a1", "X", offer_id_of(offered, "a1"), T0)
 
     assert dist.mark_done("a2", "X", T0) == []
+    assert dist.items["X"].accepted is True
     assert dist.agents["a1"].in_hand == {"X": "workitem"}
 
 
 def test_withdraw_assigned_frees_agent() -> None:
     dist = distributor()
     join(dist, "a1")
-    dist.route(route("X", 500), T0)
+    offer_id = offer_id_of(dist.route(route("X", 500), T0), "a1")
     dist.route(route("Y", 100), T0)
-    dist.accept("a1", "X", "X#1", T0)
+    dist.accept("a1", "X", offer_id, T0)
 
     effects = dist.withdraw("X", "completed while assigned", T0 + MINUTE)
 
@@ -595,7 +689,9 @@ def test_withdraw_assigned_frees_agent() -> None:
         "assignment",
         "a1",
         "assignment.offer_withdrawn",
-        OfferWithdrawn(task_id="X", offer_id="X#1", reason="completed while assigned"),
+        OfferWithdrawn(
+            task_id="X", offer_id=offer_id, reason="completed while assigned"
+        ),
     )
     assert offers(effects) == [("Y", "a1")]
     assert "X" not in dist.items
@@ -615,23 +711,19 @@ def test_withdraw_unknown_item() -> None:
     assert distributor().withdraw("nope", "completed while queued", T0) == []
 
 
-@pytest.mark.xfail(
-    reason=(
-        "offer ids are built from WaitingItem.offers_made, which restarts at "
-        "0 when a withdrawn task is routed again, so the new offer reuses "
-        "the id X#1 and a late reply to the old offer applies to the new one"
-    ),
-    strict=True,
-)
 def test_offer_ids_unique_after_reroute() -> None:
     dist = distributor()
     join(dist, "a1")
-    dist.route(route("X"), T0)
+    first_offer_id = offer_id_of(dist.route(route("X"), T0), "a1")
     dist.withdraw("X", "completed while offered", T0 + MINUTE)
 
     effects = dist.route(route("X", queued_at=T0 + 2 * MINUTE), T0 + 2 * MINUTE)
+    second_offer_id = offer_id_of(effects, "a1")
 
-    assert effects[0].body.offer_id != "X#1"
+    assert second_offer_id == expected_offer_id("X", T0 + 2 * MINUTE, 1)
+    assert second_offer_id != first_offer_id
+    assert dist.accept("a1", "X", first_offer_id, T0 + 3 * MINUTE) == []
+    assert dist.items["X"].accepted is False
 
 
 # Agent states.
@@ -686,9 +778,9 @@ def test_unknown_agent_commands_ignored() -> None:
 def test_log_out_returns_open_offers() -> None:
     dist = distributor()
     join(dist, "a1", skills={"Network": 9}, chat=2)
-    dist.route(route("X", 500, media="chat"), T0)
-    dist.route(route("Y", 100, media="chat"), T0)
-    dist.accept("a1", "X", "X#1", T0)
+    x_offer_id = offer_id_of(dist.route(route("X", 500, media="chat"), T0), "a1")
+    y_offer_id = offer_id_of(dist.route(route("Y", 100, media="chat"), T0), "a1")
+    dist.accept("a1", "X", x_offer_id, T0)
     join(dist, "a2", T0 + MINUTE, skills={"Network": 1})
 
     effects = dist.log_out("a1", T0 + 2 * MINUTE)
@@ -701,9 +793,9 @@ def test_log_out_returns_open_offers() -> None:
         "assignment.offer",
     ]
     assert effects[0].body == OfferWithdrawn(
-        task_id="Y", offer_id="Y#1", reason="employee logged out"
+        task_id="Y", offer_id=y_offer_id, reason="employee logged out"
     )
-    assert effects[1].body == DecisionRejected(agent_id="a1", offer_id="Y#1")
+    assert effects[1].body == DecisionRejected(agent_id="a1", offer_id=y_offer_id)
     assert effects[2].body == AgentLoggedOut()
     assert offers(effects) == [("Y", "a2")]
     assert dist.agents["a1"].status == "logged_out"
@@ -713,8 +805,8 @@ def test_log_out_returns_open_offers() -> None:
 def test_accepted_item_done_after_log_out() -> None:
     dist = distributor()
     join(dist, "a1")
-    dist.route(route("X"), T0)
-    dist.accept("a1", "X", "X#1", T0)
+    offered = dist.route(route("X"), T0)
+    dist.accept("a1", "X", offer_id_of(offered, "a1"), T0)
     dist.log_out("a1", T0 + MINUTE)
 
     effects = dist.mark_done("a1", "X", T0 + 2 * MINUTE)
@@ -723,14 +815,6 @@ def test_accepted_item_done_after_log_out() -> None:
     assert dist.agents["a1"].in_hand == {}
 
 
-@pytest.mark.xfail(
-    reason=(
-        "_known_agent returns agents whose status is logged_out, so ready() "
-        "from a logged-out agent makes it ready, with its old skills and "
-        "capacity, and offers it work without a log-in"
-    ),
-    strict=True,
-)
 def test_logged_out_agent_ready_ignored() -> None:
     dist = distributor()
     join(dist, "a1")
@@ -739,6 +823,20 @@ def test_logged_out_agent_ready_ignored() -> None:
 
     assert dist.ready("a1", T0 + MINUTE) == []
     assert dist.agents["a1"].status == "logged_out"
+    assert dist.items["X"].waiting
+
+
+def test_logged_out_agent_commands_ignored() -> None:
+    dist = distributor()
+    join(dist, "a1")
+    dist.log_out("a1", T0)
+    dist.dirty_agents.clear()
+
+    assert dist.not_ready("a1", NotReadyReason.PAUSE, T0 + MINUTE) == []
+    assert dist.log_out("a1", T0 + MINUTE) == []
+    assert dist.agents["a1"].status == "logged_out"
+    assert dist.agents["a1"].reason is None
+    assert dist.dirty_agents == set()
 
 
 def test_shipped_timeout_setting() -> None:
@@ -893,7 +991,15 @@ def apply(
     return dist.mark_done(agent_id, task_id, now)
 
 
-def check_invariants(dist: Distributor, effects: list[Effect]) -> None:
+def check_invariants(
+    dist: Distributor, effects: list[Effect], now: datetime, *, timers_fired: bool
+) -> None:
+    """Check the distributor state after one step at `now`.
+
+    With `timers_fired`, every deadline up to `now` has been ticked, as the
+    runtime timer does, so a rejection whose time is over must no longer keep
+    a ready agent idle.
+    """
     holders = Counter(task for agent in dist.agents.values() for task in agent.in_hand)
 
     for task_id, count in holders.items():
@@ -901,6 +1007,9 @@ def check_invariants(dist: Distributor, effects: list[Effect]) -> None:
         assert task_id in dist.items, f"{task_id} is held but not in the backlog"
 
     for task_id, item in dist.items.items():
+        if item.rejected_until is not None:
+            assert item.rejected_by is not None
+            assert item.rejected_until <= now + TIMEOUT
         if item.agent_id is None:
             assert holders[task_id] == 0
             assert item.offer_id is None
@@ -921,13 +1030,19 @@ def check_invariants(dist: Distributor, effects: list[Effect]) -> None:
         if agent.status != "ready":
             continue
         for item in waiting:
-            assert not dist.can_take(agent, item), (
+            assert not dist.can_take(agent, item, now if timers_fired else None), (
                 f"ready {agent.agent_id} stays idle while {item.task_id} waits"
             )
 
     for effect in effects:
         if effect.type == "assignment.offer":
             assert dist.agents[effect.key].status == "ready"
+        if effect.type == "distribution.offered" and effect.key in dist.items:
+            item = dist.items[effect.key]
+            if item.offer_id == effect.body.offer_id:
+                assert item.rejected_by != item.agent_id or (
+                    item.rejected_until is None or item.rejected_until <= now
+                ), f"{item.task_id} offered to {item.agent_id} who rejected it"
 
 
 def advance(now: datetime, operation: tuple[Any, ...], seconds: int) -> datetime:
@@ -941,12 +1056,28 @@ def advance(now: datetime, operation: tuple[Any, ...], seconds: int) -> datetime
 @given(scenarios)
 def test_random_operations_keep_invariants(scenario: dict[str, Any]) -> None:
     dist = start(scenario)
-    check_invariants(dist, [])
+    check_invariants(dist, [], T0, timers_fired=False)
     now = T0
     for operation, seconds in scenario["steps"]:
         now = advance(now, operation, seconds)
         effects = apply(dist, operation, now, scenario)
-        check_invariants(dist, effects)
+        check_invariants(dist, effects, now, timers_fired=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(scenarios)
+def test_timer_ticks_keep_invariants(scenario: dict[str, Any]) -> None:
+    dist = start(scenario)
+    now = T0
+    for operation, seconds in scenario["steps"]:
+        now = advance(now, operation, seconds)
+        # The runtime timer ticks each domain at its next deadline.
+        while (deadline := dist.next_deadline()) is not None and deadline <= now:
+            effects = dist.tick(deadline)
+            check_invariants(dist, effects, deadline, timers_fired=True)
+            assert dist.next_deadline() is None or dist.next_deadline() > deadline
+        effects = apply(dist, operation, now, scenario)
+        check_invariants(dist, effects, now, timers_fired=True)
 
 
 @settings(max_examples=200, deadline=None)
@@ -964,3 +1095,7 @@ def test_offers_expire_on_time(scenario: dict[str, Any]) -> None:
         for item in dist.items.values():
             if item.offer_expires_at is not None:
                 assert item.offer_expires_at <= now + TIMEOUT
+            if item.rejected_until is not None:
+                assert item.rejected_until <= now + TIMEOUT
+                if operation[0] == "tick":
+                    assert item.rejected_until > now

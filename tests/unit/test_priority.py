@@ -57,29 +57,12 @@ def test_critical_climbs_toward_maximum() -> None:
     assert priority_at(CRITICAL, START, due, due - timedelta(seconds=1)) == 981
 
 
-@pytest.mark.xfail(
-    reason=(
-        "priority_at returns `overdue` when now >= due, so at the due date "
-        "itself a reach_maximum_at_due scheme with an overdue value never "
-        "shows its maximum: incident-critical jumps from 981 to 1100, and no "
-        "shipped scheme ever reaches its maximum"
-    ),
-    strict=True,
-)
 def test_critical_maximum_at_due() -> None:
     due = START + 4 * HOUR
 
     assert priority_at(CRITICAL, START, due, due) == 1000
 
 
-@pytest.mark.xfail(
-    reason=(
-        "with a due date less than one interval away, steps_to_due is 0 and "
-        "the curve has taken 0 steps at the due date, so priority_at returns "
-        "the initial value instead of the maximum"
-    ),
-    strict=True,
-)
 def test_short_sla_maximum_at_due() -> None:
     scheme = PriorityScheme(
         name="fast",

@@ -239,15 +239,6 @@ def test_update_same_time_no_reroute() -> None:
     assert outcome.state.attributes["category"] == "Hardware"
 
 
-@pytest.mark.xfail(
-    reason=(
-        "_Builder._classification passes self.now as the capture time, so "
-        "the SLA due date is recomputed from the update time; it always "
-        "differs from the stored due date, so every later update of a queued "
-        "item re-classifies and re-routes it and restarts its priority curve"
-    ),
-    strict=True,
-)
 def test_unchanged_update_no_reroute() -> None:
     later = T0 + timedelta(hours=3)
     command = capture("update", "c-up", attributes={"category": "Hardware"})
@@ -257,14 +248,6 @@ def test_unchanged_update_no_reroute() -> None:
     assert outcome.requests == []
 
 
-@pytest.mark.xfail(
-    reason=(
-        "_Builder._classification passes self.now as the capture time, so a "
-        "re-classification 3 hours after capture moves the 4-hour SLA due "
-        "date from 13:00 to 16:00"
-    ),
-    strict=True,
-)
 def test_reroute_keeps_sla_due_date() -> None:
     later = T0 + timedelta(hours=3)
     command = capture("update", "c-up", attributes={"assignment_group": "Database"})
@@ -399,14 +382,6 @@ def test_restart_of_open_item_updates() -> None:
     assert outcome.state.attributes["category"] == "Disk"
 
 
-@pytest.mark.xfail(
-    reason=(
-        "_Builder.restart drops command.due_at: TaskRestarted has no due "
-        "date and the TaskUpdated it emits carries only the attributes, so "
-        "the restarted item keeps the old SLA due date"
-    ),
-    strict=True,
-)
 def test_restart_applies_new_due_date() -> None:
     new_due = T0 + timedelta(days=3)
     command = capture("restart", "c-restart", due_at=new_due)

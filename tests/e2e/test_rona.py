@@ -1,0 +1,137 @@
+"""RONA through Kafka: an unanswered offer goes to someone else, and the
+employee who let it ring is set not ready with reason RONA."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pytest
+from confluent_kafka import Producer
+
+from processors.clock import ScaledClock
+from processors.stack import Stack
+from schemas.agents import AcceptOffer, LogIn, Ready
+from schemas.codec import decode, encode, make_envelope
+from topics import catalog
+from topics.consume import read_topics
+
+pytestmark = pytest.mark.e2e
+
+SPEED = 300.0  # the 600 s offer timeout of the shipped rules takes 2 s
+
+
+def _agent_command(clock, agent_id: str, command_type: str, body) -> bytes:
+    envelope = make_envelope(
+        body,
+        event_type=command_type,
+        time=clock.now(),
+        subject_id=agent_id,
+        producer="test",
+    )
+    return encode(envelope)
+
+
+def _wait_for(settings, topic: str, predicate, timeout: float = 60.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for message in read_topics(settings, [topic], timeout=2.0):
+            envelope = decode(message.value())
+            if predicate(envelope):
+                return envelope
+        time.sleep(0.3)
+    raise AssertionError(f"no matching message on {topic} within {timeout:.0f} s")
+
+
+@pytest.fixture(scope="module")
+def rona_run(tmp_path_factory):
+    clock = ScaledClock(datetime(2016, 3, 1, 9, tzinfo=UTC), time.time(), SPEED)
+    with Stack(
+        workers=1, clock=clock, run_dir=tmp_path_factory.mktemp("rona")
+    ) as stack:
+        settings = stack.settings
+        producer = Producer(settings.producer_config())
+
+        def send_agent(agent_id, command_type, body):
+            value = _agent_command(clock, agent_id, command_type, body)
+            producer.produce(catalog.AGENT_COMMANDS, key=b"default", value=value)
+            producer.flush(10)
+
+        # The silent employee has the better skill, so it gets the first offer.
+        send_agent("silent", "agent.log_in", LogIn(skills={"Group 7": 9}))
+        send_agent("silent", "agent.ready", Ready())
+        send_agent("answering", "agent.log_in", LogIn(skills={"Group 7": 3}))
+        send_agent("answering", "agent.ready", Ready())
+        _wait_for(
+            settings,
+            catalog.AGENT_EVENTS,
+            lambda e: e.subject_id == "answering" and e.type == "agent.became_ready",
+        )
+
+        capture = {
+            "type": "create",
+            "source_system": "servicenow",
+            "external_id": "INC-RONA",
+            "occurred_at": "1/3/2016 09:00",
+            "status": "New",
+            "attributes": {"priority": "2 - High", "assignment_group": "Group 7"},
+        }
+        producer.produce(
+            catalog.CAPTURE, key=b"servicenow:INC-RONA", value=orjson.dumps(capture)
+        )
+        producer.flush(10)
+
+        offer = _wait_for(
+            settings,
+            catalog.ASSIGNMENTS,
+            lambda e: e.subject_id == "answering" and e.type == "assignment.offer",
+        )
+        send_agent(
+            "answering",
+            "agent.accept",
+            AcceptOffer(task_id=offer.data["task_id"], offer_id=offer.data["offer_id"]),
+        )
+        _wait_for(settings, catalog.TASK_EVENTS, lambda e: e.type == "task.accepted")
+        yield {
+            "task_events": [
+                decode(m.value()) for m in read_topics(settings, [catalog.TASK_EVENTS])
+            ],
+            "agent_events": [
+                decode(m.value()) for m in read_topics(settings, [catalog.AGENT_EVENTS])
+            ],
+            "state": stack.task_state("servicenow:INC-RONA"),
+        }
+
+
+def test_rona_sequence_in_log(rona_run):
+    steps = [
+        (e.type, e.data.get("agent_id"))
+        for e in rona_run["task_events"]
+        if e.type in ("task.offered", "task.offer_timed_out", "task.accepted")
+    ]
+    assert steps == [
+        ("task.offered", "silent"),
+        ("task.offer_timed_out", "silent"),
+        ("task.offered", "answering"),
+        ("task.accepted", "answering"),
+    ]
+
+
+def test_silent_employee_not_ready_rona(rona_run):
+    last = [e for e in rona_run["agent_events"] if e.subject_id == "silent"][-1]
+    assert last.type == "agent.became_not_ready"
+    assert last.data["reason"] == "rona"
+
+
+def test_timeout_after_offer_timeout(rona_run):
+    offered = next(e for e in rona_run["task_events"] if e.type == "task.offered")
+    timed_out = next(
+        e for e in rona_run["task_events"] if e.type == "task.offer_timed_out"
+    )
+    assert timed_out.time - offered.time >= timedelta(seconds=600)
+
+
+def test_item_assigned_to_answering(rona_run):
+    assert rona_run["state"]["status"] == "assigned"
+    assert rona_run["state"]["agent_id"] == "answering"
