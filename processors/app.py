@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Runtime:
-    """What every processor of one worker shares."""
+    """The app, rules and clock shared by every processor of one worker."""
 
     app: faust.App
     rules: RuleSet

@@ -74,7 +74,22 @@ def _parser() -> argparse.ArgumentParser:
         default=15.0,
         help="stop after this many wall-clock minutes (default: 15)",
     )
+    demo.add_argument(
+        "--workers", type=int, default=1, help="worker processes to start (default: 1)"
+    )
+    demo.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the broker and the workers running after the summary, for "
+        "history and status, until Ctrl-C",
+    )
     demo.set_defaults(run=_run_demo)
+
+    broker = commands.add_parser(
+        "broker",
+        help="run the embedded broker with the catalog's topics until Ctrl-C",
+    )
+    broker.set_defaults(run=_run_broker)
 
     worker = commands.add_parser("worker", help="run a worker with every processor")
     worker.add_argument(
@@ -170,8 +185,33 @@ def _run_demo(arguments) -> int:
         speed=arguments.speed,
         max_minutes=arguments.max_minutes,
         as_json=arguments.json,
+        workers=arguments.workers,
+        keep=arguments.keep,
     )
     return run_demo(options)
+
+
+def _run_broker(arguments) -> int:
+    import time
+
+    from topics.admin import create_topics
+    from topics.broker import EmbeddedBroker
+
+    with EmbeddedBroker() as broker:
+        create_topics(broker.settings)
+        print(
+            f"embedded broker on {broker.settings.bootstrap_servers} with the "
+            "catalog's topics; in-memory, so everything is gone when it stops.\n"
+            f"  export KAFKA_BOOTSTRAP_SERVERS={broker.settings.bootstrap_servers}\n"
+            "  export WORKSTREAM_EMBEDDED_BROKER=1\n"
+            "Press Ctrl-C to stop it.",
+            flush=True,
+        )
+        try:
+            while True:
+                time.sleep(1.0)
+        except KeyboardInterrupt:
+            return 0
 
 
 def _run_worker(arguments) -> int:

@@ -6,6 +6,7 @@ the product the way an operator would.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -23,13 +24,26 @@ from topics.admin import create_topics
 from topics.broker import EmbeddedBroker, free_port
 from topics.settings import BrokerSettings
 
-__all__ = ["Stack", "StackError"]
+__all__ = ["Stack", "StackError", "stop_with_parent"]
 
 log = logging.getLogger(__name__)
 
 
 class StackError(RuntimeError):
     pass
+
+
+def stop_with_parent() -> None:
+    """Ask Linux to send SIGTERM to this child when its parent dies, so a
+    killed demo or test run leaves no worker behind. Elsewhere it does nothing."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+PR_SET_PDEATHSIG = 1
 
 
 class Stack:
@@ -95,6 +109,7 @@ class Stack:
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=stop_with_parent,
         )
         log.info("started worker-%d (pid %d, port %d)", number, process.pid, port)
         self.workers.append((process, port))
@@ -117,7 +132,7 @@ class Stack:
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.2)
         raise StackError(
-            f"worker on port {port} did not answer within {timeout:.0f} s; see {self.run_dir}"
+            f"worker on port {port} did not respond within {timeout:.0f} s; see {self.run_dir}"
         )
 
     def task_state(self, task_id: str, worker: int = 0) -> dict | None:

@@ -45,12 +45,15 @@ class Summary:
     agents: dict[str, dict] = field(default_factory=dict)
     rona: int = 0
     capture_sent_at: dict[str, float] = field(default_factory=dict)
-    offer_latencies: list[float] = field(default_factory=list)
+    first_offers: dict[str, tuple[float, str | None]] = field(default_factory=dict)
+    route_requests: set[str] = field(default_factory=set)
 
     # Folding.
 
     def apply(self, envelope: Envelope) -> None:
-        if envelope.type == "capture.rejected":
+        if envelope.type == "route.task":
+            self.route_requests.add(envelope.event_id)
+        elif envelope.type == "capture.rejected":
             self.rejected[envelope.data["reason"]] += 1
         elif envelope.type.startswith("task."):
             self._apply_task(envelope)
@@ -103,10 +106,26 @@ class Summary:
     def note_capture_sent(self, task_id: str, wall_seconds: float) -> None:
         self.capture_sent_at.setdefault(task_id, wall_seconds)
 
-    def note_offer_seen(self, task_id: str, wall_seconds: float) -> None:
+    def note_offer_seen(
+        self, task_id: str, wall_seconds: float, causation_id: str | None
+    ) -> None:
+        """Record the first offer of a task and the message that caused it."""
         sent = self.capture_sent_at.pop(task_id, None)
         if sent is not None:
-            self.offer_latencies.append(max(0.0, wall_seconds - sent))
+            self.first_offers[task_id] = (max(0.0, wall_seconds - sent), causation_id)
+
+    def offer_latencies(self) -> list[float]:
+        """Return capture-to-offer seconds of tasks offered on arrival.
+
+        An offer caused by the task's own route request found a free employee
+        at once, so its latency is the pipeline's. Offers made later, when an
+        employee became free, measure waiting for staff instead.
+        """
+        return [
+            latency
+            for latency, cause in self.first_offers.values()
+            if cause in self.route_requests
+        ]
 
     # Reading.
 
@@ -140,7 +159,7 @@ class Summary:
             for i in self.items.values()
             if i.first_accept_wait is not None
         ]
-        latencies_ms = [value * 1000 for value in self.offer_latencies]
+        latencies_ms = [value * 1000 for value in self.offer_latencies()]
         agent_states = Counter(agent["state"] for agent in self.agents.values())
         return {
             "captured": self.captured,
@@ -159,6 +178,7 @@ class Summary:
             "wait_seconds_mean": _rounded(statistics.fmean(waits)) if waits else None,
             "capture_to_offer_ms_p50": _rounded(percentile(latencies_ms, 0.50)),
             "capture_to_offer_ms_p99": _rounded(percentile(latencies_ms, 0.99)),
+            "offered_on_arrival": len(latencies_ms),
             "agents": dict(agent_states),
         }
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -80,6 +82,7 @@ class EmbeddedBroker:
             stderr=subprocess.STDOUT,
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
             start_new_session=True,
+            preexec_fn=_stop_with_parent,
         )
         self._wait_until_ready()
         return self.settings
@@ -103,7 +106,7 @@ class EmbeddedBroker:
                 time.sleep(0.2)
         self.stop()
         raise BrokerError(
-            f"embedded broker did not answer on 127.0.0.1:{self.port} within "
+            f"embedded broker on 127.0.0.1:{self.port} did not respond within "
             f"{self.start_timeout:.0f} s"
         )
 
@@ -129,3 +132,12 @@ class EmbeddedBroker:
         trace: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _stop_with_parent() -> None:
+    """Have Linux stop the broker when the process that started it dies."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1 is PR_SET_PDEATHSIG
+    except OSError:
+        pass

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 
 __all__ = ["EMBEDDED_FETCH_WAIT_MS", "BrokerSettings"]
 
-# The embedded broker answers a fetch only when its maximum wait has passed,
-# even when records arrive sooner (measured with Tansu 0.6.0: about half the
-# wait added to every hop), so consumers of it wait briefly.
+# The embedded broker returns a fetch only when its maximum wait has passed,
+# even when records arrive sooner. Measured with Tansu 0.6.0: about half the
+# wait was added to every hop, so consumers of it wait briefly.
 EMBEDDED_FETCH_WAIT_MS = 10
 
 
 @dataclass(frozen=True)
 class BrokerSettings:
-    """Where the broker is and how to talk to it.
+    """Connection settings of one broker or cluster.
 
     `embedded` marks the in-memory broker started by Workstream. Its high
     watermark counts batches, not records, so producers must then send one

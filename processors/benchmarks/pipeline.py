@@ -1,10 +1,10 @@
 """Pipeline throughput at saturation, against the broker's raw rate.
 
-Both figures come from one run on one broker: the raw rate is a
+Both figures come from one run on one broker. The raw rate is that of a
 confluent-kafka consumer that reads records and produces each to another
-topic (one hop); the pipeline rate is captures per second from the first
-capture sent to the last `task.offered` event in the log (four hops:
-capture, tasks, distributor, tasks again).
+topic (one hop). The pipeline rate is captures per second from the first
+capture sent to the last `task.offered` event in the log, four hops:
+capture, tasks, distributor and tasks again.
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def _pipeline_rate(settings: BrokerSettings, creates: list[SourceCapture]) -> fl
 def _log_in_bench_agent(
     producer: Producer, creates: list[SourceCapture], watcher: Consumer
 ) -> None:
-    """One employee with every skill and room for every item, so the
+    """Log in one employee with every skill and room for every item, so the
     distributor offers each item at once."""
     skills = {"reception": 5}
     for capture in creates:

@@ -281,7 +281,7 @@ class Distributor:
         return effects + self.dispatch(now)
 
     def tick(self, now: datetime) -> list[Effect]:
-        """Fire every deadline due at `now`: offers not answered in time (RONA)."""
+        """Fire every deadline due at `now`: offers not accepted in time (RONA)."""
         effects: list[Effect] = []
         expired = [
             item
@@ -297,12 +297,13 @@ class Distributor:
         return effects + self.dispatch(now)
 
     def next_deadline(self) -> datetime | None:
-        deadlines = [
-            moment
-            for item in self.items.values()
-            for moment in (item.offer_expires_at, item.rejected_until)
-            if moment is not None
-        ]
+        """Return the earliest offer expiry or end of a rejection window."""
+        deadlines = []
+        for item in self.items.values():
+            if item.offer_expires_at is not None:
+                deadlines.append(item.offer_expires_at)
+            if item.waiting and item.rejected_until is not None:
+                deadlines.append(item.rejected_until)
         return min(deadlines, default=None)
 
     # Matching.
@@ -349,8 +350,8 @@ class Distributor:
     def can_take(
         self, agent: AgentRecord, item: WaitingItem, now: datetime | None = None
     ) -> bool:
-        """Whether `agent` may be offered `item`; without `now`, a recent
-        rejection by the agent still counts."""
+        """Check whether `agent` may be offered `item`. Without `now`, a recent
+        rejection by the agent still excludes it."""
         if not agent.has_room(item.route.media):
             return False
         if item.rejected_by == agent.agent_id and item.rejected_until is not None:

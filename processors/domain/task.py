@@ -274,7 +274,7 @@ class _Builder:
             "source_system": state.source_system,
             "media": state.media,
         }
-        sla_start = state.sla_started_at or self.now
+        sla_start = state.sla_started_at or state.captured_at or self.now
         return classify(self.rules, attributes, sla_start, state.source_due_at)
 
     def classify_and_queue(self, classification: Classification | None = None) -> None:
@@ -449,8 +449,11 @@ def evolve(
                 source_status=body.status or state.source_status,
             )
         case TaskRestarted():
+            # A reopened item gets a new SLA: the old source due date is gone
+            # unless the restart sends a new one.
             changes.update(
                 sla_started_at=time,
+                source_due_at=None,
                 completed_at=None,
                 completed_by=None,
                 agent_id=None,

@@ -8,6 +8,7 @@ summary and prints a progress line every second.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 WARMUP_SECONDS = 15.0
 QUIET_SECONDS = 3.0
 WATCHED = [
+    catalog.DISTRIBUTION,
     catalog.TASK_EVENTS,
     catalog.CAPTURE_REJECTED,
     catalog.AGENT_EVENTS,
@@ -50,6 +52,7 @@ class DemoOptions:
     max_minutes: float = 15.0
     as_json: bool = False
     workers: int = 1
+    keep: bool = False
 
 
 def load_captures(source: str, path: Path | None, limit: int) -> list[SourceCapture]:
@@ -81,21 +84,41 @@ def run_demo(options: DemoOptions) -> int:
         f"importing {len(captures)} {options.source} captures at {options.speed:g}x with {len(profiles)} simulated employees",
     )
     stack = Stack(workers=options.workers, clock=clock)
+    signal.signal(signal.SIGTERM, _interrupt)
+    report = None
     try:
         settings = stack.start()
         _say(
             options,
-            f"broker {settings.bootstrap_servers}, {options.workers} worker(s), state in {stack.run_dir}",
+            f"broker {settings.bootstrap_servers}, {options.workers} worker(s), "
+            f"state in {stack.run_dir}",
         )
         run = DemoRun(options, settings, clock, captures, profiles)
         report = run.execute()
+        _print_report(report, options)
+        if options.keep:
+            _serve(settings, captures[0].key)
     except KeyboardInterrupt:
-        print("\ninterrupted: stopping the workers and the broker", file=sys.stderr)
-        return 130
+        if report is None:
+            print("\ninterrupted: stopping the workers and the broker", file=sys.stderr)
+            return 130
     finally:
         stack.stop()
-    _print_report(report, options)
     return 0
+
+
+def _serve(settings: BrokerSettings, example_task: str) -> None:
+    """Keep the broker and workers up for other commands until Ctrl-C."""
+    print(
+        "\nThe broker and the worker keep running; in another shell try:\n"
+        f"  export KAFKA_BOOTSTRAP_SERVERS={settings.bootstrap_servers}\n"
+        f"  ./run history {example_task}\n"
+        "  ./run status\n"
+        "Press Ctrl-C to stop them.",
+        file=sys.stderr,
+    )
+    while True:
+        time.sleep(1.0)
 
 
 class DemoRun:
@@ -197,7 +220,9 @@ class DemoRun:
             if message.topic() == catalog.ASSIGNMENTS:
                 if envelope.type == "assignment.offer":
                     self.summary.note_offer_seen(
-                        envelope.data["task_id"], message.timestamp()[1] / 1000
+                        envelope.data["task_id"],
+                        message.timestamp()[1] / 1000,
+                        envelope.causation_id,
                     )
                 self.desks.on_assignment(envelope, wall_now)
                 continue
@@ -234,7 +259,7 @@ class DemoRun:
 
 
 def _watching_consumer(settings: BrokerSettings) -> Consumer:
-    """A consumer of the watched topics from their current end."""
+    """Create a consumer of the watched topics, starting at their current end."""
     consumer = Consumer(
         settings.consumer_config(
             **{"group.id": "workstream-demo", "enable.auto.commit": False}
@@ -276,7 +301,9 @@ def _print_report(report: dict, options: DemoOptions) -> None:
         f"completed      {report['completed']} (cancelled {report['cancelled']}, still open {report['open']})",
         f"SLA attainment {sla} of completed items with a due date",
         f"wait           p50 {_seconds(report['wait_seconds_p50'])}, p95 {_seconds(report['wait_seconds_p95'])} (business time, queued to accepted)",
-        f"capture→offer  p50 {report['capture_to_offer_ms_p50']} ms, p99 {report['capture_to_offer_ms_p99']} ms (wall clock)",
+        f"capture→offer  p50 {report['capture_to_offer_ms_p50']} ms, "
+        f"p99 {report['capture_to_offer_ms_p99']} ms (wall clock, over the "
+        f"{report['offered_on_arrival']} items a free employee was offered at once)",
         f"RONA           {report['rona']} offers timed out",
         f"run            {report['captures_sent']} captures in {report['wall_seconds']} s at {report['speed']:g}x",
     ]
@@ -287,3 +314,8 @@ def _seconds(value: float | None) -> str:
     if value is None:
         return "n/a"
     return str(timedelta(seconds=round(value)))
+
+
+def _interrupt(signum, frame) -> None:
+    """Turn SIGTERM into the same clean stop as Ctrl-C."""
+    raise KeyboardInterrupt

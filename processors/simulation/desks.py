@@ -1,4 +1,4 @@
-"""Simulated agent desktops: employees who log in, answer offers and work items.
+"""Simulated agent desktops: employees who log in, accept offers and work items.
 
 Each employee accepts an offer as soon as it arrives, except that now and
 then one lets it ring (to exercise RONA). It works the item for a handling

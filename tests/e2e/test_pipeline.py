@@ -19,6 +19,7 @@ from processors.clock import ScaledClock
 from processors.simulation.demo import DemoOptions, DemoRun, load_captures
 from processors.simulation.staffing import staffing_for
 from processors.sources.capture_traffic import SourceCapture
+from processors.sources.servicenow import servicenow_captures
 from processors.stack import Stack
 from projections.history import fold_history
 from schemas.codec import decode
@@ -28,6 +29,8 @@ from topics.consume import read_topics
 pytestmark = pytest.mark.e2e
 
 SLICE = 400
+ODD_INCIDENT = "servicenow:INC0028089"
+REOPENED_INCIDENT = "servicenow:INC0000137"
 SPEED = 4000.0
 
 
@@ -77,6 +80,7 @@ def _bad_captures(first: SourceCapture) -> list[SourceCapture]:
 
 
 EXPECTED_REASONS = {
+    "unknown_status": 2,
     "missing_external_id": 1,
     "invalid_date": 1,
     "unknown_item": 1,
@@ -86,9 +90,20 @@ EXPECTED_REASONS = {
 }
 
 
+def _unknown_state_incident(first: SourceCapture) -> list[SourceCapture]:
+    """The one incident of the log with the unknown state -100, moved into
+    the slice's time window; the payloads stay as the source sent them."""
+    rows = [c for c in servicenow_captures() if c.key == ODD_INCIDENT]
+    return [
+        replace(row, at=first.at + timedelta(hours=2, minutes=number))
+        for number, row in enumerate(rows)
+    ]
+
+
 @pytest.fixture(scope="module")
 def pipeline_run(tmp_path_factory):
     real = load_captures("servicenow", None, SLICE)
+    real = sorted([*real, *_unknown_state_incident(real[0])], key=lambda c: c.at)
     duplicate = real[0]
     captures = sorted([*real, *_bad_captures(real[0]), duplicate], key=lambda c: c.at)
     clock = ScaledClock(real[0].at - timedelta(minutes=1), time.time() + 15.0, SPEED)
@@ -198,3 +213,23 @@ def test_classification_records_rule_version(pipeline_run):
     classified = [e for e in pipeline_run["log"] if e.type == "task.classified"]
     assert classified
     assert {e.rule_set_version for e in classified} == {1}
+
+
+def test_unknown_state_rows_rejected(pipeline_run):
+    rejected = [
+        r for r in pipeline_run["rejections"] if r.data["reason"] == "unknown_status"
+    ]
+    assert {r.data["external_id"] for r in rejected} == {"INC0028089"}
+    assert "'-100'" in rejected[0].data["message"]
+
+
+def test_unknown_state_incident_completed(pipeline_run):
+    events = pipeline_run["by_task"][ODD_INCIDENT]
+    assert fold_history(ODD_INCIDENT, events).state.status == "completed"
+    assert [e.type for e in events].count("task.completed") == 1
+
+
+def test_reopened_incident_restarted(pipeline_run):
+    types = [e.type for e in pipeline_run["by_task"][REOPENED_INCIDENT]]
+    assert "task.restarted" in types
+    assert types.index("task.restarted") > types.index("task.completed")

@@ -6,7 +6,6 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -485,7 +484,7 @@ def test_sole_agent_gets_item_again() -> None:
     assert offers(effects) == [("X", "a1")]
 
 
-def test_timed_out_item_held_back_from_same_agent() -> None:
+def test_timed_out_item_skips_agent() -> None:
     dist = distributor()
     join(dist, "a1")
     dist.route(route("X"), T0)
@@ -572,7 +571,7 @@ def test_rejecting_agent_gets_next_item() -> None:
     assert dist.items["X"].waiting
 
 
-def test_rejected_item_offered_again_at_deadline() -> None:
+def test_rejected_item_reoffered_at_deadline() -> None:
     dist = distributor()
     join(dist, "a1")
     offer_id = offer_id_of(dist.route(route("X"), T0), "a1")
@@ -1037,12 +1036,13 @@ def check_invariants(
     for effect in effects:
         if effect.type == "assignment.offer":
             assert dist.agents[effect.key].status == "ready"
-        if effect.type == "distribution.offered" and effect.key in dist.items:
-            item = dist.items[effect.key]
-            if item.offer_id == effect.body.offer_id:
-                assert item.rejected_by != item.agent_id or (
-                    item.rejected_until is None or item.rejected_until <= now
-                ), f"{item.task_id} offered to {item.agent_id} who rejected it"
+        if effect.type != "distribution.offered" or effect.key not in dist.items:
+            continue
+        item = dist.items[effect.key]
+        if item.offer_id == effect.body.offer_id and item.rejected_by == item.agent_id:
+            assert item.rejected_until is None or item.rejected_until <= now, (
+                f"{item.task_id} offered to {item.agent_id} before its rejection ended"
+            )
 
 
 def advance(now: datetime, operation: tuple[Any, ...], seconds: int) -> datetime:
@@ -1071,7 +1071,7 @@ def test_timer_ticks_keep_invariants(scenario: dict[str, Any]) -> None:
     now = T0
     for operation, seconds in scenario["steps"]:
         now = advance(now, operation, seconds)
-        # The runtime timer ticks each domain at its next deadline.
+        # Like the runtime deadline timer, tick every deadline passed before the step.
         while (deadline := dist.next_deadline()) is not None and deadline <= now:
             effects = dist.tick(deadline)
             check_invariants(dist, effects, deadline, timers_fired=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -46,6 +45,7 @@ def test_overdue_after_due() -> None:
     due = START + 24 * HOUR
     later = due + timedelta(seconds=1)
 
+    assert priority_at(STANDARD, START, due, due) == 340
     assert priority_at(STANDARD, START, due, later) == 600
 
 
@@ -139,7 +139,7 @@ overrides = st.none() | st.integers(-500, 3000)
     now_offset=st.floats(-3600, 30 * 24 * 3600, allow_nan=False),
     initial=overrides,
 )
-def test_within_bounds_before_due(
+def test_within_bounds_until_due(
     scheme: PriorityScheme,
     due_offset: float | None,
     now_offset: float,
@@ -147,7 +147,7 @@ def test_within_bounds_before_due(
 ) -> None:
     due = None if due_offset is None else time_at(due_offset)
     now = time_at(now_offset)
-    assume(due is None or now < due)
+    assume(due is None or now <= due)
     value = priority_at(scheme, START, due, now, initial)
 
     assert scheme.minimum <= value
@@ -162,7 +162,7 @@ def test_within_bounds_before_due(
     second=seconds,
     initial=overrides,
 )
-def test_never_decreases_before_due(
+def test_never_decreases_until_due(
     scheme: PriorityScheme,
     due_offset: float | None,
     first: float,
@@ -171,7 +171,7 @@ def test_never_decreases_before_due(
 ) -> None:
     earlier, later = sorted((first, second))
     due = None if due_offset is None else time_at(due_offset)
-    assume(due is None or time_at(later) < due)
+    assume(due is None or time_at(later) <= due)
 
     before = priority_at(scheme, START, due, time_at(earlier), initial)
     after = priority_at(scheme, START, due, time_at(later), initial)
@@ -194,13 +194,38 @@ def test_negative_increment_decays(
 
 
 @settings(max_examples=200, deadline=None)
-@given(scheme=schemes(st.just(0)), due_offset=st.floats(1, 30 * 24 * 3600))
-def test_reaches_maximum_at_due(scheme: PriorityScheme, due_offset: float) -> None:
-    scheme = scheme.model_copy(update={"reach_maximum_at_due": True, "overdue": None})
-    assume(due_offset >= scheme.interval_seconds)
+@given(
+    scheme=schemes(st.integers(-100, 100)),
+    due_offset=st.floats(-3600, 30 * 24 * 3600, allow_nan=False),
+    initial=overrides,
+)
+def test_reaches_maximum_at_due(
+    scheme: PriorityScheme, due_offset: float, initial: int | None
+) -> None:
+    scheme = scheme.model_copy(update={"reach_maximum_at_due": True})
     due = time_at(due_offset)
 
-    assert priority_at(scheme, START, due, due) == scheme.maximum
+    assert priority_at(scheme, START, due, due, initial) == scheme.maximum
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    scheme=schemes(st.integers(-100, 100)),
+    due_offset=st.floats(0, 30 * 24 * 3600, allow_nan=False),
+    overdue=st.integers(0, 3000),
+    initial=overrides,
+)
+def test_no_overdue_value_at_due(
+    scheme: PriorityScheme, due_offset: float, overdue: int, initial: int | None
+) -> None:
+    scheme = scheme.model_copy(
+        update={"overdue": overdue, "reach_maximum_at_due": False}
+    )
+    due = time_at(due_offset)
+
+    assert priority_at(scheme, START, due, due, initial) == priority_at(
+        scheme, START, None, due, initial
+    )
 
 
 @settings(max_examples=200, deadline=None)

@@ -120,6 +120,7 @@ def test_create_state() -> None:
     assert state.priority == 700
     assert state.due_at == T0 + timedelta(hours=4)
     assert state.captured_at == T0
+    assert state.sla_started_at == T0
     assert state.queued_at == T0
     assert state.events == 4
     assert state.seen_ids == ("c-create",)
@@ -388,6 +389,25 @@ def test_restart_applies_new_due_date() -> None:
     outcome = decide(completed(), command, T0 + timedelta(days=2), RULES)
 
     assert outcome.state.due_at == new_due
+
+
+def test_restart_restarts_sla() -> None:
+    later = T0 + timedelta(days=2)
+    outcome = decide(completed(), capture("restart", "c-restart"), later, RULES)
+
+    assert outcome.state.sla_started_at == later
+    assert outcome.state.due_at == later + timedelta(hours=4)
+    assert outcome.requests[0][1].due_at == later + timedelta(hours=4)
+
+
+def test_reroute_keeps_restarted_sla() -> None:
+    restarted_at = T0 + timedelta(days=2)
+    state = decide(completed(), capture("restart", "c-restart"), restarted_at, RULES)
+    command = capture("update", "c-up", attributes={"assignment_group": "Database"})
+    outcome = decide(state.state, command, restarted_at + timedelta(hours=3), RULES)
+
+    assert outcome.state.queue == "Database>=1"
+    assert outcome.state.due_at == restarted_at + timedelta(hours=4)
 
 
 # Decisions from the distributor.
