@@ -53,10 +53,10 @@ def register(runtime: Runtime) -> None:
     clocks: dict[str, datetime] = {}
     ticks_sent: dict[str, datetime] = {}
 
-    def domain_state(domain: str) -> Distributor:
+    def domain_state(domain: str, now: datetime) -> Distributor:
         distributor = domains.get(domain)
         if distributor is None:
-            distributor = _rebuild(domain, offer_timeout, item_table, agent_table)
+            distributor = _rebuild(domain, offer_timeout, item_table, agent_table, now)
             domains[domain] = distributor
         return distributor
 
@@ -127,7 +127,7 @@ def register(runtime: Runtime) -> None:
         # Business time never runs backwards inside one domain.
         now = max(envelope.time, clocks.get(domain, envelope.time))
         clocks[domain] = now
-        distributor = domain_state(domain)
+        distributor = domain_state(domain, now)
         effects = apply(distributor, envelope, now)
         persist(distributor)
         _observe(distributor)
@@ -182,21 +182,18 @@ def _stored(domain: str, record: WaitingItem | AgentRecord) -> bytes:
 
 
 def _rebuild(
-    domain: str, offer_timeout: timedelta, item_table, agent_table
+    domain: str, offer_timeout: timedelta, item_table, agent_table, now: datetime
 ) -> Distributor:
+    items = [
+        WaitingItem.model_validate(stored["record"])
+        for stored in _stored_records(item_table, domain)
+    ]
+    agents = [
+        AgentRecord.model_validate(stored["record"])
+        for stored in _stored_records(agent_table, domain)
+    ]
     distributor = Distributor(domain=domain, offer_timeout=offer_timeout)
-    for key, value in item_table.items():
-        stored = orjson.loads(value)
-        if stored["domain"] == domain:
-            distributor.items[key.decode()] = WaitingItem.model_validate(
-                stored["record"]
-            )
-    for key, value in agent_table.items():
-        stored = orjson.loads(value)
-        if stored["domain"] == domain:
-            distributor.agents[key.decode()] = AgentRecord.model_validate(
-                stored["record"]
-            )
+    distributor.load(items, agents, now)
     log.info(
         "routing domain %s loaded: %d items, %d agents",
         domain,
@@ -206,9 +203,15 @@ def _rebuild(
     return distributor
 
 
+def _stored_records(table, domain: str):
+    for value in table.values():
+        stored = orjson.loads(value)
+        if stored["domain"] == domain:
+            yield stored
+
+
 def _observe(distributor: Distributor) -> None:
-    waiting = sum(1 for item in distributor.items.values() if item.waiting)
-    WAITING_ITEMS.labels(distributor.domain).set(waiting)
+    WAITING_ITEMS.labels(distributor.domain).set(len(distributor.backlog))
     states = {"ready": 0, "not_ready": 0, "logged_out": 0}
     for agent in distributor.agents.values():
         states[agent.status] += 1

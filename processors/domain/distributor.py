@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from processors.domain.backlog import Backlog
 from processors.domain.priority import priority_at
 from schemas.agents import (
     AgentLoggedIn,
@@ -34,7 +35,7 @@ from schemas.distribution import (
     OfferWithdrawn,
     RouteTask,
 )
-from schemas.routing import Capacity
+from schemas.routing import Capacity, Target
 
 __all__ = ["AgentRecord", "Distributor", "Effect", "WaitingItem"]
 
@@ -116,15 +117,29 @@ class Distributor:
     agents: dict[str, AgentRecord] = field(default_factory=dict)
     dirty_items: set[str] = field(default_factory=set)
     dirty_agents: set[str] = field(default_factory=set)
+    backlog: Backlog = field(default_factory=Backlog)
+    queue_targets: dict[str, tuple[Target, str]] = field(default_factory=dict)
+
+    def load(
+        self, items: list[WaitingItem], agents: list[AgentRecord], now: datetime
+    ) -> None:
+        """Restore items and agents saved earlier, rebuilding the backlog index."""
+        for agent in agents:
+            self.agents[agent.agent_id] = agent
+        for item in items:
+            self.items[item.task_id] = item
+            self._index(item, now)
 
     # Backlog.
 
     def route(self, request: RouteTask, now: datetime) -> list[Effect]:
         item = self.items.get(request.task_id)
         if item is None:
-            self.items[request.task_id] = WaitingItem(route=request)
+            item = WaitingItem(route=request)
+            self.items[request.task_id] = item
         else:
             item.route = request
+        self._index(item, now)
         self._touch_item(request.task_id)
         return self.dispatch(now)
 
@@ -132,6 +147,7 @@ class Distributor:
         item = self.items.pop(task_id, None)
         if item is None:
             return []
+        self.backlog.remove(task_id)
         self._touch_item(task_id)
         effects: list[Effect] = []
         if item.agent_id is not None:
@@ -267,6 +283,7 @@ class Distributor:
             )
             return []
         del self.items[task_id]
+        self.backlog.remove(task_id)
         self._touch_item(task_id)
         self._release(agent, task_id, now)
         agent.handled += 1
@@ -310,28 +327,74 @@ class Distributor:
 
     def dispatch(self, now: datetime) -> list[Effect]:
         """Offer waiting items to free employees, best item first, until no
-        free employee can take any waiting item."""
+        free employee can take any waiting item.
+
+        The best item is taken from the heads of the queues some free
+        employee may take, so the cost depends on the number of queues, not
+        on the size of the backlog.
+        """
+        self.backlog.advance(now.timestamp())
         free = [
             a for a in self.agents.values() if a.status == "ready" and a.has_any_room()
         ]
-        if not free:
-            return []
-        waiting = [item for item in self.items.values() if item.waiting]
-        if not waiting:
-            return []
-
         effects: list[Effect] = []
-        for item in sorted(waiting, key=lambda i: self.order_key(i, now)):
+        held_back: list[WaitingItem] = []
+        while free:
+            queues = self._queues_for(free)
+            waiting = self.backlog.best(queues)
+            if waiting is None:
+                break
+            item = self.items[waiting.task_id]
             eligible = [a for a in free if self.can_take(a, item, now)]
             if not eligible:
+                # Only employees who just rejected it are free: skip it this round.
+                self.backlog.remove(item.task_id)
+                held_back.append(item)
                 continue
             agent = min(eligible, key=lambda a: self._agent_rank(a, item))
             effects += self._offer(item, agent, now)
             if not agent.has_any_room():
                 free.remove(agent)
-            if not free:
-                break
+        for item in held_back:
+            self._index(item, now)
         return effects
+
+    def _queues_for(self, agents: list[AgentRecord]) -> list[str]:
+        """Return the queues at least one of `agents` may take items from."""
+        return [
+            queue
+            for queue, (target, media) in self.queue_targets.items()
+            if any(self._qualifies(agent, target, media) for agent in agents)
+        ]
+
+    @staticmethod
+    def _qualifies(agent: AgentRecord, target: Target, media: str) -> bool:
+        if not agent.has_room(media):
+            return False
+        return all(
+            agent.skills.get(requirement.skill, -1) >= requirement.min_level
+            for requirement in target.skills
+        )
+
+    def _index(self, item: WaitingItem, now: datetime) -> None:
+        """Keep the backlog index in step with the item: in it while waiting."""
+        if not item.waiting:
+            self.backlog.remove(item.task_id)
+            return
+        route = item.route
+        queue = f"{route.target.key}|{route.media}"
+        self.queue_targets.setdefault(queue, (route.target, route.media))
+        due = None if route.due_at is None else route.due_at.timestamp()
+        self.backlog.add(
+            item.task_id,
+            queue,
+            route.scheme,
+            route.priority_start_at.timestamp(),
+            due,
+            route.queued_at.timestamp(),
+            route.initial_priority,
+            now.timestamp(),
+        )
 
     def order_key(self, item: WaitingItem, now: datetime) -> tuple:
         """Sort key of waiting items: highest priority, then longest in routing."""
@@ -383,6 +446,7 @@ class Distributor:
         item.agent_id = agent.agent_id
         item.accepted = False
         item.offer_expires_at = now + self.offer_timeout
+        self.backlog.remove(item.task_id)
         agent.in_hand[item.task_id] = item.route.media
         self._touch_item(item.task_id)
         self._touch_agent(agent.agent_id)
@@ -441,6 +505,7 @@ class Distributor:
         item.offer_expires_at = None
         self._touch_item(item.task_id)
         self._release(agent, item.task_id, now)
+        self._index(item, now)
         return effects
 
     def _release(self, agent: AgentRecord, task_id: str, now: datetime) -> None:

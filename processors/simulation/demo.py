@@ -165,6 +165,7 @@ class DemoRun:
                 file=sys.stderr,
             )
         self.producer.flush(10)
+        self.producer = None
         self.consumer.close()
         if not self.options.as_json:
             sys.stderr.write("\n")

@@ -93,6 +93,8 @@ def rona_run(tmp_path_factory):
             AcceptOffer(task_id=offer.data["task_id"], offer_id=offer.data["offer_id"]),
         )
         _wait_for(settings, catalog.TASK_EVENTS, lambda e: e.type == "task.accepted")
+        # Release the client while the broker is still up.
+        del producer, send_agent
         yield {
             "task_events": [
                 decode(m.value()) for m in read_topics(settings, [catalog.TASK_EVENTS])

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from processors.domain.priority import priority_at
+from processors.domain.priority import next_change_at, priority_at
 from processors.domain.rulesets import default_rules
 from schemas.routing import PriorityScheme
 
@@ -279,3 +279,62 @@ def test_override_is_start_value(scheme: PriorityScheme, initial: int) -> None:
     expected = min(scheme.maximum, max(scheme.minimum, initial))
 
     assert priority_at(scheme, START, None, START, initial) == expected
+
+
+# The next change of the curve.
+
+schemes = st.builds(
+    PriorityScheme,
+    name=st.just("generated"),
+    initial=st.integers(0, 500),
+    increment=st.integers(-50, 50),
+    interval_seconds=st.sampled_from([60.0, 900.0, 3600.0, 7200.0]),
+    minimum=st.just(0),
+    maximum=st.integers(500, 2000),
+    overdue=st.one_of(st.none(), st.integers(0, 3000)),
+    reach_maximum_at_due=st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    scheme=schemes,
+    sla_hours=st.one_of(st.none(), st.floats(0.1, 200)),
+    now_seconds=st.floats(0, 300 * 3600),
+)
+def test_next_change_is_exact(scheme, sla_hours, now_seconds) -> None:
+    due = None if sla_hours is None else START + timedelta(hours=sla_hours)
+    now = time_at(now_seconds)
+    current = priority_at(scheme, START, due, now)
+    change = next_change_at(scheme, START, due, now)
+    horizon = now + timedelta(hours=400)
+
+    if change is None:
+        # Constant for the rest of the horizon, checked at every boundary.
+        moment = now
+        while moment < horizon:
+            moment += timedelta(seconds=scheme.interval_seconds)
+            assert priority_at(scheme, START, due, moment) == current
+        return
+    assert change > now
+    before = change - timedelta(microseconds=1)
+    assert priority_at(scheme, START, due, before) == current
+    assert priority_at(scheme, START, due, change) != current
+
+
+def test_next_change_standard_hourly() -> None:
+    change = next_change_at(STANDARD, START, None, START + 90 * timedelta(minutes=1))
+
+    assert change == START + 2 * HOUR
+
+
+def test_next_change_none_when_capped() -> None:
+    assert next_change_at(STANDARD, START, None, START + 45 * HOUR) is None
+
+
+def test_next_change_overdue_after_due() -> None:
+    due = START + 4 * HOUR
+    change = next_change_at(CRITICAL, START, due, due)
+
+    assert change == due + timedelta(microseconds=1)
+    assert priority_at(CRITICAL, START, due, change) == 1100
