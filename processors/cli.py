@@ -152,7 +152,15 @@ def _parser() -> argparse.ArgumentParser:
     rules.set_defaults(run=_run_rules)
 
     bench = commands.add_parser("bench", help="run a benchmark and print its figures")
-    bench.add_argument("name", choices=["pipeline"])
+    bench.add_argument("name", choices=["pipeline", "distributor"])
+    bench.add_argument(
+        "--items", type=int, default=100_000, help="distributor: waiting items"
+    )
+    bench.add_argument("--agents", type=int, default=10_000, help="distributor: agents")
+    bench.add_argument("--queues", type=int, default=200, help="distributor: queues")
+    bench.add_argument(
+        "--decisions", type=int, default=20_000, help="distributor: decisions to time"
+    )
     bench.add_argument(
         "--captures",
         type=int,
@@ -300,6 +308,16 @@ def _run_rules(arguments) -> int:
 
 
 def _run_bench(arguments) -> int:
+    if arguments.name == "distributor":
+        from processors.benchmarks.distributor import run_distributor_bench
+
+        return run_distributor_bench(
+            arguments.items,
+            arguments.agents,
+            arguments.queues,
+            arguments.decisions,
+            arguments.json,
+        )
     from processors.benchmarks.pipeline import run_pipeline_bench
 
     return run_pipeline_bench(arguments.captures, arguments.json)

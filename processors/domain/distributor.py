@@ -119,6 +119,9 @@ class Distributor:
     dirty_agents: set[str] = field(default_factory=set)
     backlog: Backlog = field(default_factory=Backlog)
     queue_targets: dict[str, tuple[Target, str]] = field(default_factory=dict)
+    free_agents: dict[str, AgentRecord] = field(default_factory=dict)
+    queue_free: dict[str, set[str]] = field(default_factory=dict)
+    _skill_queues: dict[frozenset, list[str]] = field(default_factory=dict)
 
     def load(
         self, items: list[WaitingItem], agents: list[AgentRecord], now: datetime
@@ -126,6 +129,8 @@ class Distributor:
         """Restore items and agents saved earlier, rebuilding the backlog index."""
         for agent in agents:
             self.agents[agent.agent_id] = agent
+            self._touch_agent(agent.agent_id)
+        self.dirty_agents.clear()
         for item in items:
             self.items[item.task_id] = item
             self._index(item, now)
@@ -161,6 +166,8 @@ class Distributor:
 
     def log_in(self, agent_id: str, command: LogIn, now: datetime) -> list[Effect]:
         agent = self.agents.get(agent_id) or AgentRecord(agent_id=agent_id)
+        for queue in self._skill_queues_of(agent):
+            self.queue_free[queue].discard(agent_id)
         agent.name = command.name
         agent.skills = dict(command.skills)
         agent.capacity = command.capacity
@@ -329,23 +336,24 @@ class Distributor:
         """Offer waiting items to free employees, best item first, until no
         free employee can take any waiting item.
 
-        The best item is taken from the heads of the queues some free
-        employee may take, so the cost depends on the number of queues, not
+        Only the heads of queues with a free qualified employee are compared,
+        so the cost depends on the number of queues and free employees, not
         on the size of the backlog.
         """
         self.backlog.advance(now.timestamp())
-        free = [
-            a for a in self.agents.values() if a.status == "ready" and a.has_any_room()
-        ]
         effects: list[Effect] = []
         held_back: list[WaitingItem] = []
-        while free:
-            queues = self._queues_for(free)
+        while True:
+            queues = [queue for queue, agents in self.queue_free.items() if agents]
             waiting = self.backlog.best(queues)
             if waiting is None:
                 break
             item = self.items[waiting.task_id]
-            eligible = [a for a in free if self.can_take(a, item, now)]
+            eligible = [
+                self.agents[agent_id]
+                for agent_id in self.queue_free[waiting.queue]
+                if self.can_take(self.agents[agent_id], item, now)
+            ]
             if not eligible:
                 # Only employees who just rejected it are free: skip it this round.
                 self.backlog.remove(item.task_id)
@@ -353,28 +361,33 @@ class Distributor:
                 continue
             agent = min(eligible, key=lambda a: self._agent_rank(a, item))
             effects += self._offer(item, agent, now)
-            if not agent.has_any_room():
-                free.remove(agent)
         for item in held_back:
             self._index(item, now)
         return effects
 
-    def _queues_for(self, agents: list[AgentRecord]) -> list[str]:
-        """Return the queues at least one of `agents` may take items from."""
-        return [
-            queue
-            for queue, (target, media) in self.queue_targets.items()
-            if any(self._qualifies(agent, target, media) for agent in agents)
-        ]
+    def _skill_queues_of(self, agent: AgentRecord) -> list[str]:
+        """Return the queues whose target the agent's skills meet, cached by
+        skill set until a new queue appears."""
+        signature = frozenset(agent.skills.items())
+        queues = self._skill_queues.get(signature)
+        if queues is None:
+            queues = [
+                queue
+                for queue, (target, _) in self.queue_targets.items()
+                if _meets(agent.skills, target)
+            ]
+            self._skill_queues[signature] = queues
+        return queues
 
-    @staticmethod
-    def _qualifies(agent: AgentRecord, target: Target, media: str) -> bool:
-        if not agent.has_room(media):
-            return False
-        return all(
-            agent.skills.get(requirement.skill, -1) >= requirement.min_level
-            for requirement in target.skills
-        )
+    def _add_queue(self, queue: str, target: Target, media: str) -> None:
+        """Register a new queue and the free employees who qualify for it."""
+        self.queue_targets[queue] = (target, media)
+        self._skill_queues.clear()
+        self.queue_free[queue] = {
+            agent.agent_id
+            for agent in self.free_agents.values()
+            if _meets(agent.skills, target) and agent.has_room(media)
+        }
 
     def _index(self, item: WaitingItem, now: datetime) -> None:
         """Keep the backlog index in step with the item: in it while waiting."""
@@ -383,7 +396,8 @@ class Distributor:
             return
         route = item.route
         queue = f"{route.target.key}|{route.media}"
-        self.queue_targets.setdefault(queue, (route.target, route.media))
+        if queue not in self.queue_targets:
+            self._add_queue(queue, route.target, route.media)
         due = None if route.due_at is None else route.due_at.timestamp()
         self.backlog.add(
             item.task_id,
@@ -531,4 +545,25 @@ class Distributor:
         self.dirty_items.add(task_id)
 
     def _touch_agent(self, agent_id: str) -> None:
+        """Mark an agent changed, keeping the set of free agents current."""
         self.dirty_agents.add(agent_id)
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            return
+        ready = agent.status == "ready"
+        if ready and agent.has_any_room():
+            self.free_agents[agent_id] = agent
+        else:
+            self.free_agents.pop(agent_id, None)
+        for queue in self._skill_queues_of(agent):
+            if ready and agent.has_room(self.queue_targets[queue][1]):
+                self.queue_free[queue].add(agent_id)
+            else:
+                self.queue_free[queue].discard(agent_id)
+
+
+def _meets(skills: dict[str, int], target: Target) -> bool:
+    return all(
+        skills.get(requirement.skill, -1) >= requirement.min_level
+        for requirement in target.skills
+    )

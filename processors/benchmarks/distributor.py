@@ -1,0 +1,149 @@
+"""The distributor core alone on a generated routing domain.
+
+A backlog of `items` waiting items over `queues` queues and `agents`
+employees (three skills each, capacity one work item) is loaded; then,
+`decisions` times, an employee marks its item done and the distributor
+offers it the best item it may take from the whole backlog. Each of those
+calls is one routing decision, timed on its own. Memory per waiting item is
+the growth of the process's resident set while loading the backlog.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import random
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+
+from processors.domain.distributor import Distributor
+from processors.domain.rulesets import default_rules
+from projections.summary import percentile
+from schemas.agents import LogIn
+from schemas.distribution import RouteTask
+from schemas.routing import Capacity, SkillRequirement, Target
+
+__all__ = ["run_distributor_bench"]
+
+RESULTS = Path("results/bench-distributor.json")
+START = datetime(2026, 1, 5, 8, tzinfo=UTC)
+
+
+def run_distributor_bench(
+    items: int, agents: int, queues: int, decisions: int, as_json: bool
+) -> int:
+    rng = random.Random(5)
+    distributor = Distributor(domain="bench", offer_timeout=timedelta(minutes=10))
+    targets = _targets(queues)
+
+    gc.collect()
+    before = _resident_bytes()
+    loaded_at = _load_backlog(distributor, targets, items, rng)
+    gc.collect()
+    bytes_per_item = (_resident_bytes() - before) / items
+
+    now = loaded_at
+    _staff(distributor, agents, queues, rng, now)
+    latencies = _decide(distributor, decisions, now)
+
+    result = {
+        "items": items,
+        "agents": agents,
+        "queues": queues,
+        "decisions": len(latencies),
+        "decisions_per_s": round(len(latencies) / sum(latencies), 1),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 4),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 4),
+        "bytes_per_item": round(bytes_per_item, 1),
+        "waiting_after": len(distributor.backlog),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+    if as_json:
+        print(orjson.dumps(result).decode())
+    else:
+        print(
+            f"{result['decisions_per_s']} decisions/s, p50 {result['p50_ms']} ms, "
+            f"p99 {result['p99_ms']} ms, {result['bytes_per_item']} bytes per "
+            f"waiting item ({items} items, {agents} agents, {queues} queues)"
+        )
+    return 0
+
+
+def _targets(queues: int) -> list[Target]:
+    return [
+        Target(skills=(SkillRequirement(skill=f"skill-{n}", min_level=1 + n % 5),))
+        for n in range(queues)
+    ]
+
+
+def _load_backlog(distributor, targets, items: int, rng: random.Random) -> datetime:
+    schemes = list(default_rules().schemes.values())
+    now = START
+    for number in range(items):
+        now = START + timedelta(milliseconds=number)
+        target = targets[rng.randrange(len(targets))]
+        scheme = schemes[rng.randrange(len(schemes))]
+        due = now + timedelta(hours=rng.choice((4, 8, 24, 72)))
+        request = RouteTask.model_construct(
+            task_id=f"task-{number}",
+            media="workitem",
+            target=target,
+            scheme=scheme,
+            priority_start_at=now,
+            queued_at=now,
+            due_at=due,
+            initial_priority=None,
+            preferred_agent=None,
+            summary={},
+        )
+        distributor.route(request, now)
+    if items >= 100_000:
+        print(f"loaded {items} items", file=sys.stderr)
+    return now
+
+
+def _staff(distributor, agents: int, queues: int, rng, now: datetime) -> None:
+    """Log in every employee and make it ready: each takes one item at once."""
+    for number in range(agents):
+        skills = {
+            f"skill-{rng.randrange(queues)}": rng.randint(5, 10) for _ in range(3)
+        }
+        agent_id = f"agent-{number}"
+        distributor.log_in(
+            agent_id, LogIn(skills=skills, capacity=Capacity(workitem=1)), now
+        )
+        distributor.ready(agent_id, now)
+
+
+def _decide(distributor: Distributor, decisions: int, now: datetime) -> list[float]:
+    """Time `decisions` calls of mark_done, each freeing one employee."""
+    holders = [a for a in distributor.agents.values() if a.in_hand]
+    latencies = []
+    for number in range(decisions):
+        if not holders:
+            break
+        agent = holders[number % len(holders)]
+        if not agent.in_hand:
+            continue
+        task_id = next(iter(agent.in_hand))
+        item = distributor.items[task_id]
+        now += timedelta(milliseconds=10)
+        distributor.accept(agent.agent_id, task_id, item.offer_id, now)
+        started = time.perf_counter()
+        distributor.mark_done(agent.agent_id, task_id, now)
+        latencies.append(time.perf_counter() - started)
+        distributor.dirty_items.clear()
+        distributor.dirty_agents.clear()
+    return latencies
+
+
+def _resident_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE")
