@@ -24,7 +24,29 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(arguments, "run"):
         parser.print_help()
         return 2
-    return arguments.run(arguments) or 0
+    try:
+        return arguments.run(arguments) or 0
+    except BrokenPipeError:
+        # The reader of stdout went away (for example `| head`): stop quietly.
+        sys.stdout = None
+        return 0
+    except FileNotFoundError as error:
+        print(f"file not found: {error.filename}", file=sys.stderr)
+        return 1
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,14 +75,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--limit",
-        type=int,
+        type=_positive_int,
         default=2000,
-        help="number of captures to import, earliest first (default: 2000, about "
-        "three days of the incident log)",
+        help="number of source rows to import, earliest first; each row becomes "
+        "one capture (default: 2000, about three days of the incident log)",
     )
     demo.add_argument(
         "--speed",
-        type=float,
+        type=_positive_float,
         default=2000.0,
         help="business seconds per wall-clock second (default: 2000: one day "
         "takes about 43 s)",
@@ -70,12 +92,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--max-minutes",
-        type=float,
+        type=_positive_float,
         default=15.0,
         help="stop after this many wall-clock minutes (default: 15)",
     )
     demo.add_argument(
-        "--workers", type=int, default=1, help="worker processes to start (default: 1)"
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="worker processes to start (default: 1)",
     )
     demo.add_argument(
         "--keep",
@@ -115,7 +140,12 @@ def _parser() -> argparse.ArgumentParser:
     worker.set_defaults(run=_run_worker)
 
     topics = commands.add_parser("topics", help="create or check the catalog's topics")
-    topics.add_argument("action", choices=["create", "check", "list"])
+    topics.add_argument(
+        "action",
+        choices=["create", "check", "list"],
+        help="create: create missing topics, then check; check: compare the "
+        "broker's topics with the catalog; list: print the catalog",
+    )
     topics.set_defaults(run=_run_topics)
 
     history = commands.add_parser(
@@ -130,7 +160,10 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser(
         "status", help="print the live summary of queues and agents"
     )
-    status.add_argument("--json", action="store_true")
+    status.add_argument("--json", action="store_true", help="print as JSON")
+    status.add_argument(
+        "--agents", action="store_true", help="list every agent with its state"
+    )
     status.set_defaults(run=_run_status)
 
     schemas = commands.add_parser(
@@ -152,22 +185,37 @@ def _parser() -> argparse.ArgumentParser:
     rules.set_defaults(run=_run_rules)
 
     bench = commands.add_parser("bench", help="run a benchmark and print its figures")
-    bench.add_argument("name", choices=["pipeline", "distributor"])
     bench.add_argument(
-        "--items", type=int, default=100_000, help="distributor: waiting items"
+        "name",
+        choices=["pipeline", "distributor"],
+        help="pipeline: captures per second through Kafka against the broker's "
+        "raw rate; distributor: routing decisions per second of the core alone",
     )
-    bench.add_argument("--agents", type=int, default=10_000, help="distributor: agents")
-    bench.add_argument("--queues", type=int, default=200, help="distributor: queues")
     bench.add_argument(
-        "--decisions", type=int, default=20_000, help="distributor: decisions to time"
+        "--items",
+        type=_positive_int,
+        default=100_000,
+        help="distributor: waiting items",
+    )
+    bench.add_argument(
+        "--agents", type=_positive_int, default=10_000, help="distributor: agents"
+    )
+    bench.add_argument(
+        "--queues", type=_positive_int, default=200, help="distributor: queues"
+    )
+    bench.add_argument(
+        "--decisions",
+        type=_positive_int,
+        default=20_000,
+        help="distributor: decisions to time",
     )
     bench.add_argument(
         "--captures",
-        type=int,
+        type=_positive_int,
         default=3000,
-        help="captures to push through (default: 3000)",
+        help="pipeline: captures to push through (default: 3000)",
     )
-    bench.add_argument("--json", action="store_true")
+    bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench.set_defaults(run=_run_bench)
     return parser
 
@@ -248,13 +296,20 @@ def _run_topics(arguments) -> int:
     if arguments.action == "create":
         created = create_topics(settings)
         print(
-            f"created {len(created)} topics"
-            + (": " + ", ".join(sorted(created)) if created else "")
+            f"created {len(created)} topics: " + ", ".join(sorted(created))
+            if created
+            else "every topic already exists"
         )
     problems = check_topics(settings)
     for problem in problems:
         print(f"{problem.topic}: {problem.problem}", file=sys.stderr)
-    return 1 if problems else 0
+    if problems:
+        print(
+            "run 'workstream topics create' to create missing topics", file=sys.stderr
+        )
+        return 1
+    print(f"all {len(CATALOG)} topics match the catalog")
+    return 0
 
 
 def _run_history(arguments) -> int:
@@ -264,7 +319,11 @@ def _run_history(arguments) -> int:
 
     history = read_history(_settings_or_exit(), arguments.task_id)
     if not history.events:
-        print(f"task {arguments.task_id!r} not found in the event log", file=sys.stderr)
+        print(
+            f"task {arguments.task_id!r} not found in the event log; task ids are "
+            "SOURCE_SYSTEM:EXTERNAL_ID, for example servicenow:INC0000045",
+            file=sys.stderr,
+        )
         return 1
     print_history(history, as_json=arguments.json)
     return 0
@@ -273,7 +332,7 @@ def _run_history(arguments) -> int:
 def _run_status(arguments) -> int:
     from projections.live import print_status
 
-    print_status(_settings_or_exit(), as_json=arguments.json)
+    print_status(_settings_or_exit(), as_json=arguments.json, agents=arguments.agents)
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -44,6 +45,8 @@ def stop_with_parent() -> None:
 
 
 PR_SET_PDEATHSIG = 1
+# Set to keep a run's temporary directory (worker logs, RocksDB state).
+KEEP_RUN_DIR = "WORKSTREAM_KEEP_RUN_DIR"
 
 
 class Stack:
@@ -60,7 +63,9 @@ class Stack:
     ) -> None:
         self.worker_count = workers
         self.clock = clock
+        self.owns_run_dir = run_dir is None
         self.run_dir = run_dir or Path(tempfile.mkdtemp(prefix="workstream-"))
+        self.failed = False
         self.rules_path = rules_path
         self.worker_log_level = worker_log_level
         self.broker: EmbeddedBroker | None = None
@@ -122,6 +127,7 @@ class Stack:
         url = f"http://127.0.0.1:{port}/health/"
         while time.monotonic() < deadline:
             if process.poll() is not None:
+                self.failed = True
                 raise StackError(
                     f"worker exited with code {process.returncode}; see its log in {self.run_dir}"
                 )
@@ -131,6 +137,7 @@ class Stack:
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.2)
+        self.failed = True
         raise StackError(
             f"worker on port {port} did not respond within {timeout:.0f} s; see {self.run_dir}"
         )
@@ -165,6 +172,10 @@ class Stack:
         self.workers.clear()
         if self.broker is not None:
             self.broker.stop()
+        if self.owns_run_dir and not self.failed and not os.environ.get(KEEP_RUN_DIR):
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+        elif self.owns_run_dir:
+            log.warning("worker logs and state kept in %s", self.run_dir)
 
     def __enter__(self) -> Stack:
         self.start()
@@ -176,4 +187,5 @@ class Stack:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
+        self.failed = self.failed or kind not in (None, KeyboardInterrupt)
         self.stop()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
@@ -24,22 +25,53 @@ def build_summary(settings: BrokerSettings) -> Summary:
     return summary
 
 
-def print_status(settings: BrokerSettings, as_json: bool = False) -> None:
+def print_status(
+    settings: BrokerSettings, as_json: bool = False, agents: bool = False
+) -> None:
     summary = build_summary(settings)
-    now = datetime.now(UTC)
+    # Ages count on the log's own clock, which a replay may run in the past.
+    now = summary.last_time or datetime.now(UTC)
     report = summary.report()
     report["queues"] = summary.queues(now)
     report["agent_states"] = summary.agents
     if as_json:
         print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
         return
-    print(
-        f"items: {report['captured']} captured, {report['open']} open, {report['completed']} completed, {report['rejected_total']} rejected"
+    open_items = ", ".join(
+        f"{STATUS_LABELS[status]} {summary.count(status)}" for status in STATUS_LABELS
     )
-    print("queues:")
+    print(
+        f"items: {report['captured']} captured, {report['open']} open ({open_items}), "
+        f"{report['completed']} completed, {report['rejected_total']} captures rejected"
+    )
+    print(f"queues at {now:%Y-%m-%d %H:%M} (waiting items, longest wait):")
+    if not report["queues"]:
+        print("  no item is waiting")
     for queue, entry in sorted(report["queues"].items()):
-        print(f"  {queue:<40} waiting {entry['waiting']:>5}")
-    print("agents:")
-    for agent_id, agent in sorted(summary.agents.items()):
-        reason = f" ({agent['reason']})" if agent.get("reason") else ""
-        print(f"  {agent_id:<20} {agent['state']}{reason}")
+        age = timedelta(seconds=round(entry["oldest_seconds"]))
+        print(f"  {queue:<40} {entry['waiting']:>6}  {age}")
+    states = Counter(
+        agent["state"]
+        if agent["state"] != "not_ready"
+        else f"not ready ({agent.get('reason')})"
+        for agent in summary.agents.values()
+    )
+    print(
+        "agents: "
+        + (
+            ", ".join(f"{state} {count}" for state, count in sorted(states.items()))
+            or "none"
+        )
+    )
+    if agents:
+        for agent_id, agent in sorted(summary.agents.items()):
+            reason = f" ({agent['reason']})" if agent.get("reason") else ""
+            print(f"  {agent_id:<20} {agent['state']}{reason}")
+
+
+STATUS_LABELS = {
+    "queued": "queued",
+    "offered": "offered",
+    "assigned": "in hand",
+    "done": "done, awaiting the source",
+}

@@ -47,10 +47,13 @@ class Summary:
     capture_sent_at: dict[str, float] = field(default_factory=dict)
     first_offers: dict[str, tuple[float, str | None]] = field(default_factory=dict)
     route_requests: set[str] = field(default_factory=set)
+    last_time: datetime | None = None
 
     # Folding.
 
     def apply(self, envelope: Envelope) -> None:
+        if self.last_time is None or envelope.time > self.last_time:
+            self.last_time = envelope.time
         if envelope.type == "route.task":
             self.route_requests.add(envelope.event_id)
         elif envelope.type == "capture.rejected":

@@ -31,7 +31,9 @@ def print_history(history: History, as_json: bool = False) -> None:
             for key, value in event.data.items()
             if key not in _SKIP and value not in (None, {}, [])
         )
-        version = f" rules v{event.rule_set_version}" if event.rule_set_version else ""
+        version = (
+            f" [rules v{event.rule_set_version}]" if event.rule_set_version else ""
+        )
         print(f"  {event.time:%Y-%m-%d %H:%M:%S} {event.type:<22} {details}{version}")
     state = history.state
     print(

@@ -8,6 +8,7 @@ summary and prints a progress line every second.
 from __future__ import annotations
 
 import logging
+import shutil
 import signal
 import sys
 import time
@@ -19,6 +20,7 @@ import orjson
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from processors.clock import ScaledClock
+from processors.domain.rulesets import default_rules
 from processors.simulation.desks import Desks
 from processors.simulation.staffing import AgentProfile, staffing_for
 from processors.sources.capture_traffic import SourceCapture
@@ -34,6 +36,8 @@ log = logging.getLogger(__name__)
 
 WARMUP_SECONDS = 15.0
 QUIET_SECONDS = 3.0
+# Below this, offers expire within the pipeline's own round trip.
+MIN_OFFER_WALL_SECONDS = 0.2
 WATCHED = [
     catalog.DISTRIBUTION,
     catalog.TASK_EVENTS,
@@ -83,6 +87,7 @@ def run_demo(options: DemoOptions) -> int:
         options,
         f"importing {len(captures)} {options.source} captures at {options.speed:g}x with {len(profiles)} simulated employees",
     )
+    _warn_short_offer_timeout(options)
     stack = Stack(workers=options.workers, clock=clock)
     signal.signal(signal.SIGTERM, _interrupt)
     report = None
@@ -98,6 +103,9 @@ def run_demo(options: DemoOptions) -> int:
         _print_report(report, options)
         if options.keep:
             _serve(settings, captures[0].key)
+    except Exception:
+        stack.failed = True
+        raise
     except KeyboardInterrupt:
         if report is None:
             print("\ninterrupted: stopping the workers and the broker", file=sys.stderr)
@@ -247,14 +255,17 @@ class DemoRun:
         summary = self.summary
         business = self.clock.now().strftime("%Y-%m-%d %H:%M")
         line = (
-            f"\r{business} sent {self.sent}/{len(self.captures)} "
-            f"captured {summary.captured} rejected {sum(summary.rejected.values())} "
-            f"queued {summary.count('queued')} offered {summary.count('offered')} "
-            f"working {summary.count('assigned')} done {summary.count('done')} "
-            f"completed {summary.count('completed')} RONA {summary.rona}   "
+            f"{business} rows {self.sent}/{len(self.captures)} "
+            f"items {summary.captured}: queued {summary.count('queued')} "
+            f"offered {summary.count('offered')} in hand {summary.count('assigned')} "
+            f"done {summary.count('done')} completed {summary.count('completed')} "
+            f"| rejected {sum(summary.rejected.values())} RONA {summary.rona}"
         )
-        if not sys.stderr.isatty():
-            line = line.lstrip("\r") + "\n"
+        if sys.stderr.isatty():
+            width = shutil.get_terminal_size().columns - 1
+            line = "\r" + line[:width].ljust(width)
+        else:
+            line += "\n"
         sys.stderr.write(line)
         sys.stderr.flush()
 
@@ -302,11 +313,12 @@ def _print_report(report: dict, options: DemoOptions) -> None:
         f"completed      {report['completed']} (cancelled {report['cancelled']}, still open {report['open']})",
         f"SLA attainment {sla} of completed items with a due date",
         f"wait           p50 {_seconds(report['wait_seconds_p50'])}, p95 {_seconds(report['wait_seconds_p95'])} (business time, queued to accepted)",
-        f"capture→offer  p50 {report['capture_to_offer_ms_p50']} ms, "
-        f"p99 {report['capture_to_offer_ms_p99']} ms (wall clock, over the "
-        f"{report['offered_on_arrival']} items a free employee was offered at once)",
+        f"capture→offer  p50 {_milliseconds(report['capture_to_offer_ms_p50'])}, "
+        f"p99 {_milliseconds(report['capture_to_offer_ms_p99'])} (wall clock; "
+        f"{report['offered_on_arrival']} items offered on arrival)",
         f"RONA           {report['rona']} offers timed out",
-        f"run            {report['captures_sent']} captures in {report['wall_seconds']} s at {report['speed']:g}x",
+        f"run            {report['captures_sent']} source rows (creates and "
+        f"updates) in {report['wall_seconds']} s at {report['speed']:g}x",
     ]
     print("\n".join(lines))
 
@@ -320,3 +332,20 @@ def _seconds(value: float | None) -> str:
 def _interrupt(signum, frame) -> None:
     """Turn SIGTERM into the same clean stop as Ctrl-C."""
     raise KeyboardInterrupt
+
+
+def _warn_short_offer_timeout(options: DemoOptions) -> None:
+    """Warn when the speed leaves desktops too little wall time to accept."""
+    timeout = default_rules().offer_timeout_seconds / options.speed
+    if timeout < MIN_OFFER_WALL_SECONDS:
+        print(
+            f"warning: at --speed {options.speed:g} the {default_rules().offer_timeout_seconds:g} s "
+            f"offer timeout lasts {timeout * 1000:.0f} ms of wall time, so some "
+            "offers time out (RONA) before a desktop can accept them; lower --speed "
+            f"to {default_rules().offer_timeout_seconds / MIN_OFFER_WALL_SECONDS:g} or less to avoid it",
+            file=sys.stderr,
+        )
+
+
+def _milliseconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:g} ms"
