@@ -1,8 +1,8 @@
 """The distributor core alone on a generated routing domain.
 
-A backlog of `items` waiting items over `queues` queues and `agents`
-employees (three skills each, capacity one work item) is loaded; then,
-`decisions` times, an employee marks its item done and the distributor
+The benchmark loads a backlog of `items` waiting items over `queues` queues
+and `agents` employees, each with three skills and room for one work item.
+Then, `decisions` times, an employee marks its item done and the distributor
 offers it the best item it may take from the whole backlog. Each of those
 calls is one routing decision, timed on its own. Memory per waiting item is
 the growth of the process's resident set while loading the backlog.

@@ -1,10 +1,10 @@
 """The waiting items of one routing domain, ranked per queue by current priority.
 
 Each queue is a heap ordered by (highest priority, longest in routing). An
-item's priority is a step function of time (see `priority`), so the backlog
-keeps a second heap of the moments at which items change priority and
-re-ranks only those items when time passes them: the cost of time passing
-is one heap push per priority step, never a rescan of the backlog. Removed
+item's priority is a step function of time (see `priority`). So the backlog
+keeps a second heap of the moments at which items change priority, and
+re-ranks only those items when time passes them. Time passing costs one heap
+push per priority step, never a rescan of the backlog. Removed
 and re-ranked items leave stale heap entries behind, which are skipped when
 they reach the top and dropped when the heaps are compacted.
 """

@@ -75,7 +75,7 @@ def next_change_after(
     """Return the offset from the start of the next change after `elapsed`.
 
     Boundaries where rounding leaves the value unchanged are skipped, up to
-    MAX_SILENT_STEPS of them; after that the boundary itself is returned, so
+    MAX_SILENT_STEPS of them. After that the boundary itself is returned, so
     a caller may wake up once without a change.
     """
     current = curve_value(scheme, initial, elapsed, span)
@@ -112,7 +112,7 @@ def _next_candidate(
 def _can_move(
     scheme: PriorityScheme, base: int, span: float | None, value: int
 ) -> bool:
-    """Whether further interval steps can still change a value of `value`."""
+    """Check whether further interval steps can still change `value`."""
     increment = _increment(scheme, base, span)
     if increment > 0:
         return value < scheme.maximum
