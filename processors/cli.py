@@ -313,9 +313,8 @@ def _run_topics(arguments) -> int:
 
 
 def _run_history(arguments) -> int:
-    from projections.timeline import print_history
-
     from projections.history import read_history
+    from projections.timeline import print_history
 
     history = read_history(_settings_or_exit(), arguments.task_id)
     if not history.events:

@@ -18,8 +18,15 @@ CLOCK_VARIABLE = "WORKSTREAM_CLOCK"
 
 
 class Clock:
+    # How far a desktop's clock may differ from this one, in wall seconds.
+    SKEW_WALL_SECONDS = 120.0
+
     def now(self) -> datetime:
         raise NotImplementedError
+
+    def skew_tolerance(self) -> timedelta:
+        """Return the business time a desktop's clock may be off by."""
+        return timedelta(seconds=self.SKEW_WALL_SECONDS)
 
     def wall_seconds(self, business: timedelta) -> float:
         """Return how many wall-clock seconds a business duration takes."""
@@ -45,6 +52,11 @@ class ScaledClock(Clock):
 
     def wall_seconds(self, business: timedelta) -> float:
         return business.total_seconds() / self.speed
+
+    def skew_tolerance(self) -> timedelta:
+        # Replays run the desktops in the same process group: two wall
+        # seconds of skew are plenty.
+        return timedelta(seconds=2.0 * self.speed)
 
     def wall_time_of(self, moment: datetime) -> float:
         """Return the wall time (epoch seconds) at which business time reaches `moment`."""

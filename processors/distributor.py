@@ -9,6 +9,7 @@ of the requests yields the same decisions.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 
@@ -23,10 +24,17 @@ from processors.domain.distributor import (
 )
 from processors.envelopes import dead_letter
 from processors.metrics import AGENTS, DECISIONS, PROCESSING_SECONDS, WAITING_ITEMS
-from schemas.agents import AcceptOffer, LogIn, MarkDone, NotReady, RejectOffer
+from schemas.agents import (
+    AGENT_COMMANDS,
+    AcceptOffer,
+    LogIn,
+    MarkDone,
+    NotReady,
+    RejectOffer,
+)
 from schemas.codec import decode, encode, make_envelope, payload
-from schemas.distribution import RouteTask, Tick, WithdrawTask
-from schemas.envelope import Envelope
+from schemas.distribution import DISTRIBUTION_REQUESTS, RouteTask, Tick, WithdrawTask
+from schemas.envelope import Envelope, derived_event_id
 from topics import catalog
 
 __all__ = ["register"]
@@ -35,6 +43,12 @@ log = logging.getLogger(__name__)
 
 PROCESSOR = "distributor"
 TIMER_INTERVAL_SECONDS = 0.05
+# Desktops may send only agent commands; only the tasks processor and the
+# timer send routing requests.
+ALLOWED_TYPES = {
+    catalog.AGENT_COMMANDS: frozenset(AGENT_COMMANDS),
+    catalog.DISTRIBUTION: frozenset(DISTRIBUTION_REQUESTS),
+}
 
 
 def register(runtime: Runtime) -> None:
@@ -53,10 +67,17 @@ def register(runtime: Runtime) -> None:
     clocks: dict[str, datetime] = {}
     ticks_sent: dict[str, datetime] = {}
 
+    # Records of domains not loaded yet; None until the tables were scanned.
+    unloaded: dict[str, dict[str, tuple[list, list]] | None] = {"domains": None}
+
     def domain_state(domain: str, now: datetime) -> Distributor:
         distributor = domains.get(domain)
         if distributor is None:
-            distributor = _rebuild(domain, offer_timeout, item_table, agent_table, now)
+            if unloaded["domains"] is None:
+                # One scan of both tables per assignment serves every domain.
+                unloaded["domains"] = _stored_by_domain(item_table, agent_table)
+            items, agents = unloaded["domains"].pop(domain, ([], []))
+            distributor = _restore(domain, offer_timeout, items, agents, now)
             domains[domain] = distributor
         return distributor
 
@@ -106,7 +127,9 @@ def register(runtime: Runtime) -> None:
         )
 
     async def send(effects: list[Effect], cause: Envelope, now: datetime) -> None:
-        for effect in effects:
+        """Send the effects and wait until the broker has them all."""
+        deliveries = []
+        for index, effect in enumerate(effects):
             envelope = make_envelope(
                 effect.body,
                 event_type=effect.type,
@@ -116,22 +139,61 @@ def register(runtime: Runtime) -> None:
                 causation_id=cause.event_id,
                 correlation_id=cause.correlation_id,
                 rule_set_version=cause.rule_set_version,
+                event_id=derived_event_id(cause.event_id, index),
             )
             DECISIONS.labels(effect.type).inc()
-            await outputs[effect.kind].send(
+            delivery = await outputs[effect.kind].send(
                 key=effect.key.encode(), value=encode(envelope)
             )
+            deliveries.append(delivery)
+        await asyncio.gather(*deliveries)
 
-    async def handle(key: bytes, envelope: Envelope) -> None:
+    def business_time(topic: str, domain: str, envelope: Envelope) -> datetime:
+        """Return the time to decide at; it never runs backwards in a domain.
+
+        Desktops stamp agent commands with their own clocks, so a time
+        further than the skew tolerance from the worker's clock is replaced
+        by the worker's clock.
+        """
+        moment = envelope.time
+        if topic == catalog.AGENT_COMMANDS:
+            reference = runtime.clock.now()
+            tolerance = runtime.clock.skew_tolerance()
+            if abs(moment - reference) > tolerance:
+                log.warning(
+                    "agent command %s from %s has time %s, off the worker's "
+                    "clock by more than %s; using %s",
+                    envelope.event_id,
+                    envelope.subject_id,
+                    moment.isoformat(),
+                    tolerance,
+                    reference.isoformat(),
+                )
+                moment = reference
+        return max(moment, clocks.get(domain, moment))
+
+    async def handle(topic: str, key: bytes, envelope: Envelope) -> None:
+        allowed = ALLOWED_TYPES[topic]
+        if envelope.type not in allowed:
+            raise ValueError(
+                f"message type {envelope.type!r} is not accepted on {topic}; "
+                f"accepted: {', '.join(sorted(allowed))}"
+            )
         domain = key.decode()
-        # Business time never runs backwards inside one domain.
-        now = max(envelope.time, clocks.get(domain, envelope.time))
+        now = business_time(topic, domain, envelope)
         clocks[domain] = now
         distributor = domain_state(domain, now)
-        effects = apply(distributor, envelope, now)
+        try:
+            effects = apply(distributor, envelope, now)
+        except Exception:
+            # The in-memory state may be half changed: reload it from the tables.
+            domains.pop(domain, None)
+            raise
+        # The effects reach the broker before the state is stored, so a crash
+        # in between repeats them (same ids) instead of losing them.
+        await send(effects, envelope, now)
         persist(distributor)
         _observe(distributor)
-        await send(effects, envelope, now)
 
     @runtime.app.agent(
         runtime.app.topic(
@@ -148,7 +210,8 @@ def register(runtime: Runtime) -> None:
         async for event in stream.events():
             try:
                 with PROCESSING_SECONDS.labels(PROCESSOR).time():
-                    await handle(event.key or b"default", decode(event.value))
+                    topic = event.message.topic
+                    await handle(topic, event.key or b"default", decode(event.value))
             except Exception as error:  # noqa: BLE001 - parked, never lost
                 await dead_letter(runtime, PROCESSOR, event, error)
 
@@ -173,6 +236,7 @@ def register(runtime: Runtime) -> None:
     async def forget_domains(sender, **kwargs) -> None:
         # Partitions may have moved: rebuild each domain from its tables.
         domains.clear()
+        unloaded["domains"] = None
 
     del agent_commands
 
@@ -181,19 +245,27 @@ def _stored(domain: str, record: WaitingItem | AgentRecord) -> bytes:
     return orjson.dumps({"domain": domain, "record": record.model_dump(mode="json")})
 
 
-def _rebuild(
-    domain: str, offer_timeout: timedelta, item_table, agent_table, now: datetime
+def _stored_by_domain(item_table, agent_table) -> dict[str, tuple[list, list]]:
+    """Group the stored items and agents of this worker's partitions by domain."""
+    grouped: dict[str, tuple[list, list]] = {}
+    for value in item_table.values():
+        stored = orjson.loads(value)
+        grouped.setdefault(stored["domain"], ([], []))[0].append(stored["record"])
+    for value in agent_table.values():
+        stored = orjson.loads(value)
+        grouped.setdefault(stored["domain"], ([], []))[1].append(stored["record"])
+    return grouped
+
+
+def _restore(
+    domain: str, offer_timeout: timedelta, items: list, agents: list, now: datetime
 ) -> Distributor:
-    items = [
-        WaitingItem.model_validate(stored["record"])
-        for stored in _stored_records(item_table, domain)
-    ]
-    agents = [
-        AgentRecord.model_validate(stored["record"])
-        for stored in _stored_records(agent_table, domain)
-    ]
     distributor = Distributor(domain=domain, offer_timeout=offer_timeout)
-    distributor.load(items, agents, now)
+    distributor.load(
+        [WaitingItem.model_validate(record) for record in items],
+        [AgentRecord.model_validate(record) for record in agents],
+        now,
+    )
     log.info(
         "routing domain %s loaded: %d items, %d agents",
         domain,
@@ -201,13 +273,6 @@ def _rebuild(
         len(distributor.agents),
     )
     return distributor
-
-
-def _stored_records(table, domain: str):
-    for value in table.values():
-        stored = orjson.loads(value)
-        if stored["domain"] == domain:
-            yield stored
 
 
 def _observe(distributor: Distributor) -> None:

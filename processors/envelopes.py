@@ -13,6 +13,10 @@ from topics import catalog
 
 __all__ = ["dead_letter"]
 
+# Longer values are cut, so a dead letter always fits in one Kafka message;
+# topic, partition and offset point at the whole original.
+MAX_FIELD_CHARS = 64 * 1024
+
 log = logging.getLogger(__name__)
 
 
@@ -38,9 +42,10 @@ async def dead_letter(
         "topic": message.topic,
         "partition": message.partition,
         "offset": message.offset,
-        "key": (message.key or b"").decode("utf-8", "replace"),
-        "value": (message.value or b"").decode("utf-8", "replace"),
-        "error": f"{type(error).__name__}: {error}",
+        "key": (message.key or b"").decode("utf-8", "replace")[:MAX_FIELD_CHARS],
+        "value": (message.value or b"").decode("utf-8", "replace")[:MAX_FIELD_CHARS],
+        "value_bytes": len(message.value or b""),
+        "error": f"{type(error).__name__}: {error}"[:MAX_FIELD_CHARS],
         "traceback": traceback.format_exc(limit=8),
         "failed_at": datetime.now(UTC).isoformat(),
     }

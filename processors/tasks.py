@@ -1,7 +1,14 @@
-"""The tasks processor: the task aggregate, writer of the task event log."""
+"""The tasks processor: the task aggregate, writer of the task event log.
+
+For each command it sends the events and routing requests, waits until the
+broker has them, and only then stores the new state. A crash in between
+makes the command run again after restart: the events then repeat with the
+same event ids, which consumers drop, and nothing is missing from the log.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import orjson
@@ -9,10 +16,10 @@ import orjson
 from processors.app import Runtime
 from processors.domain.task import Decision, TaskState, decide
 from processors.envelopes import dead_letter
-from processors.metrics import PROCESSING_SECONDS, TASK_EVENTS
-from schemas.capture import CaptureCommand
+from processors.metrics import CAPTURES, PROCESSING_SECONDS, TASK_EVENTS
+from schemas.capture import CaptureCommand, CaptureRejected, RejectionReason
 from schemas.codec import DISTRIBUTION_DECISIONS, decode, encode, make_envelope, payload
-from schemas.envelope import Envelope
+from schemas.envelope import Envelope, derived_event_id
 from topics import catalog
 
 __all__ = ["register"]
@@ -26,6 +33,7 @@ def register(runtime: Runtime) -> None:
     commands = runtime.topic(catalog.TASK_COMMANDS)
     task_events = runtime.topic(catalog.TASK_EVENTS)
     distribution = runtime.topic(catalog.DISTRIBUTION)
+    rejected = runtime.topic(catalog.CAPTURE_REJECTED)
     tasks = runtime.table("tasks")
     producer = f"{PROCESSOR}/{runtime.producer_name}"
 
@@ -40,39 +48,57 @@ def register(runtime: Runtime) -> None:
             return Decision(event_id=envelope.event_id, body=payload(envelope))
         raise ValueError(f"unexpected message type {envelope.type!r} on task commands")
 
+    def wrap(body, message_type: str, cause: Envelope, index: int) -> bytes:
+        envelope = make_envelope(
+            body,
+            event_type=message_type,
+            time=cause.time,
+            subject_id=cause.subject_id,
+            producer=producer,
+            causation_id=cause.event_id,
+            correlation_id=cause.correlation_id or cause.event_id,
+            rule_set_version=runtime.rules.version,
+            event_id=derived_event_id(cause.event_id, index),
+        )
+        return encode(envelope)
+
+    async def reject(key: bytes, envelope: Envelope, reason: str) -> None:
+        command = payload(envelope, CaptureCommand)
+        body = CaptureRejected(
+            reason=RejectionReason.TOO_LARGE,
+            message=reason,
+            field="attributes",
+            source_system=command.source_system,
+            external_id=command.external_id,
+            capture_id=command.capture_id,
+            original=orjson.dumps(command.model_dump(mode="json")).decode()[:65536],
+            rejected_at=envelope.time,
+        )
+        log.info("rejected capture %s of %s: %s", command.capture_id, key, reason)
+        CAPTURES.labels("rejected", RejectionReason.TOO_LARGE.value).inc()
+        await rejected.send(key=key, value=wrap(body, "capture.rejected", envelope, 0))
+
     async def handle(key: bytes, envelope: Envelope) -> None:
         state = load(key)
         outcome = decide(state, command_of(envelope), envelope.time, runtime.rules)
         if outcome.duplicate:
             log.info("ignored duplicate %s %s", envelope.type, envelope.event_id)
             return
-        correlation = envelope.correlation_id or envelope.event_id
-        for event_type, body in outcome.events:
-            event = make_envelope(
-                body,
-                event_type=event_type,
-                time=envelope.time,
-                subject_id=envelope.subject_id,
-                producer=producer,
-                causation_id=envelope.event_id,
-                correlation_id=correlation,
-                rule_set_version=runtime.rules.version,
-            )
-            await task_events.send(key=key, value=encode(event))
+        if outcome.rejection is not None:
+            await reject(key, envelope, outcome.rejection)
+            return
+
+        deliveries = []
+        for index, (event_type, body) in enumerate(outcome.events):
+            value = wrap(body, event_type, envelope, index)
+            deliveries.append(await task_events.send(key=key, value=value))
             TASK_EVENTS.labels(event_type).inc()
-        for request_type, body in outcome.requests:
-            request = make_envelope(
-                body,
-                event_type=request_type,
-                time=envelope.time,
-                subject_id=envelope.subject_id,
-                producer=producer,
-                causation_id=envelope.event_id,
-                correlation_id=correlation,
-                rule_set_version=runtime.rules.version,
-            )
-            domain = outcome.state.routing_domain.encode()
-            await distribution.send(key=domain, value=encode(request))
+        domain = outcome.state.routing_domain.encode() if outcome.state else b""
+        for offset, (request_type, body) in enumerate(outcome.requests):
+            value = wrap(body, request_type, envelope, len(outcome.events) + offset)
+            deliveries.append(await distribution.send(key=domain, value=value))
+        await asyncio.gather(*deliveries)
+
         if outcome.state is not None:
             tasks[key] = orjson.dumps(outcome.state.model_dump(mode="json"))
 

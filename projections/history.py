@@ -22,9 +22,19 @@ class History:
 
 
 def fold_history(task_id: str, events: list[Envelope]) -> History:
-    """Fold a task's events, in log order, into its state."""
+    """Fold a task's events, in log order, into its state.
+
+    Copies of an event (the same event id, written again after a crash) are
+    dropped and not listed.
+    """
     state = None
+    seen: set[str] = set()
+    unique = []
     for envelope in events:
+        if envelope.event_id in seen:
+            continue
+        seen.add(envelope.event_id)
+        unique.append(envelope)
         state = evolve(
             state,
             envelope.type,
@@ -32,7 +42,7 @@ def fold_history(task_id: str, events: list[Envelope]) -> History:
             envelope.time,
             envelope.rule_set_version,
         )
-    return History(task_id, events, state)
+    return History(task_id, unique, state)
 
 
 def read_history(settings: BrokerSettings, task_id: str) -> History:

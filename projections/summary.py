@@ -48,10 +48,15 @@ class Summary:
     first_offers: dict[str, tuple[float, str | None]] = field(default_factory=dict)
     route_requests: set[str] = field(default_factory=set)
     last_time: datetime | None = None
+    seen_events: set[str] = field(default_factory=set)
 
     # Folding.
 
     def apply(self, envelope: Envelope) -> None:
+        # Redelivery after a crash may repeat an event with the same id.
+        if envelope.event_id in self.seen_events:
+            return
+        self.seen_events.add(envelope.event_id)
         if self.last_time is None or envelope.time > self.last_time:
             self.last_time = envelope.time
         if envelope.type == "route.task":

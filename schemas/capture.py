@@ -10,6 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "CAPTURE_TYPES",
+    "MAX_ATTRIBUTE_DEPTH",
+    "MAX_CAPTURE_BYTES",
+    "MAX_ITEM_ATTRIBUTE_BYTES",
+    "MAX_ORIGINAL_CHARS",
     "CaptureCommand",
     "CaptureRejected",
     "RejectionReason",
@@ -17,6 +21,13 @@ __all__ = [
 ]
 
 CAPTURE_TYPES = ("create", "update", "complete", "cancel", "restart")
+
+# Limits that keep every message derived from a capture well under Kafka's
+# default maximum message size of 1 MB.
+MAX_CAPTURE_BYTES = 64 * 1024
+MAX_ITEM_ATTRIBUTE_BYTES = 256 * 1024
+MAX_ORIGINAL_CHARS = 64 * 1024
+MAX_ATTRIBUTE_DEPTH = 16
 
 Media = Literal["workitem", "voice", "chat", "email"]
 
@@ -67,6 +78,8 @@ class RejectionReason(StrEnum):
     UNKNOWN_SOURCE_SYSTEM = "unknown_source_system"
     UNKNOWN_STATUS = "unknown_status"
     UNKNOWN_ITEM = "unknown_item"
+    TOO_LARGE = "too_large"
+    WRONG_KEY = "wrong_key"
 
 
 class CaptureRejected(BaseModel):
@@ -80,5 +93,13 @@ class CaptureRejected(BaseModel):
     source_system: str | None = None
     external_id: str | None = None
     capture_id: str | None = None
-    original: str = Field(description="The original payload, decoded as UTF-8")
+    original: str = Field(
+        description="The original payload decoded as UTF-8, cut at "
+        "MAX_ORIGINAL_CHARS characters when longer"
+    )
+    original_bytes: int = Field(default=0, description="Size of the original payload")
+    original_truncated: bool = False
+    source_topic: str | None = None
+    source_partition: int | None = None
+    source_offset: int | None = None
     rejected_at: datetime

@@ -55,6 +55,7 @@ def make_envelope(
     causation_id: str | None = None,
     correlation_id: str | None = None,
     rule_set_version: int | None = None,
+    event_id: str | None = None,
 ) -> Envelope:
     """Wrap a payload model in an envelope, checking its type name first."""
     expected = MESSAGE_TYPES.get(event_type)
@@ -65,7 +66,9 @@ def make_envelope(
             f"message type {event_type!r} needs {expected.__name__}, "
             f"got {type(body).__name__}"
         )
+    identity = {} if event_id is None else {"event_id": event_id}
     return Envelope(
+        **identity,
         type=event_type,
         time=time,
         subject_id=subject_id,

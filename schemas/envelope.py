@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-__all__ = ["Envelope", "new_event_id"]
+__all__ = ["Envelope", "derived_event_id", "new_event_id"]
+
+_DERIVED = uuid.UUID("6f1c1f1e-5d0c-4c55-9a34-3c2f8f0b6a10")
 
 
 def new_event_id() -> str:
     return uuid.uuid4().hex
+
+
+def derived_event_id(cause_id: str, index: int) -> str:
+    """Return the id of the `index`-th event caused by `cause_id`.
+
+    Handling the same message again yields the same ids, so consumers can
+    drop the duplicates that redelivery after a crash produces.
+    """
+    return uuid.uuid5(_DERIVED, f"{cause_id}/{index}").hex
 
 
 class Envelope(BaseModel):
@@ -27,7 +37,7 @@ class Envelope(BaseModel):
     event_id: str = Field(default_factory=new_event_id)
     type: str
     schema_version: int = 1
-    time: datetime
+    time: AwareDatetime
     subject_id: str = Field(description="Task id or agent id the event is about")
     causation_id: str | None = None
     correlation_id: str | None = None

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from processors.domain.classification import Classification, classify
 from processors.domain.priority import priority_at
-from schemas.capture import CaptureCommand, task_id_for
+from schemas.capture import MAX_ITEM_ATTRIBUTE_BYTES, CaptureCommand, task_id_for
 from schemas.distribution import (
     DecisionAccepted,
     DecisionMarkedDone,
@@ -47,7 +48,8 @@ __all__ = ["Decision", "Outcome", "TaskState", "decide", "evolve"]
 
 Status = Literal["queued", "offered", "assigned", "done", "completed", "cancelled"]
 TERMINAL = ("completed", "cancelled")
-_DEDUPE_WINDOW = 64
+# Capture and decision ids remembered per item to drop resent copies.
+_DEDUPE_WINDOW = 256
 
 
 class TaskState(BaseModel):
@@ -111,6 +113,8 @@ class Outcome:
     requests: list[tuple[str, BaseModel]] = field(default_factory=list)
     state: TaskState | None = None
     duplicate: bool = False
+    # Why the capture was not applied, when it was not.
+    rejection: str | None = None
 
 
 def decide(
@@ -198,7 +202,22 @@ class _Builder:
         )
         self.classify_and_queue()
 
+    def too_large(self, command: CaptureCommand) -> bool:
+        """Record a rejection when the merged attributes would exceed the limit."""
+        merged = {**self.state.attributes, **command.attributes}
+        size = len(orjson.dumps(merged))
+        if size <= MAX_ITEM_ATTRIBUTE_BYTES:
+            return False
+        self.outcome.rejection = (
+            f"the item's attributes would grow to {size} bytes, above the limit "
+            f"of {MAX_ITEM_ATTRIBUTE_BYTES}; send smaller attributes or keep large "
+            "content in the source system"
+        )
+        return True
+
     def update(self, command: CaptureCommand) -> None:
+        if self.too_large(command):
+            return
         self.emit(
             "task.updated",
             TaskUpdated(
@@ -249,6 +268,8 @@ class _Builder:
     def restart(self, command: CaptureCommand) -> None:
         if self.state.status not in TERMINAL:
             self.update(command)
+            return
+        if self.too_large(command):
             return
         self.emit(
             "task.restarted",

@@ -10,7 +10,13 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from schemas.capture import CAPTURE_TYPES, CaptureCommand, RejectionReason
+from schemas.capture import (
+    CAPTURE_TYPES,
+    MAX_ATTRIBUTE_DEPTH,
+    MAX_CAPTURE_BYTES,
+    CaptureCommand,
+    RejectionReason,
+)
 from schemas.rules import RuleSet, SourceMapping
 
 __all__ = ["CaptureError", "parse_capture", "parse_date"]
@@ -79,6 +85,13 @@ def parse_capture(raw: bytes, rules: RuleSet) -> CaptureCommand:
 
 
 def _load_object(raw: bytes) -> dict[str, Any]:
+    if len(raw) > MAX_CAPTURE_BYTES:
+        raise CaptureError(
+            RejectionReason.TOO_LARGE,
+            f"the payload is {len(raw)} bytes, above the limit of "
+            f"{MAX_CAPTURE_BYTES}; keep large content in the source system and "
+            "send a reference to it",
+        )
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
@@ -191,7 +204,9 @@ def parse_date(value: Any, mapping: SourceMapping, field: str) -> datetime:
             field=field,
         )
     parsed = _try_formats(value.strip(), mapping.date_formats)
-    if parsed is None:
+    if parsed is not None and parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ZoneInfo(mapping.timezone))
+    if parsed is None or not _in_range(parsed):
         formats = ", ".join(("ISO 8601", *mapping.date_formats))
         raise CaptureError(
             RejectionReason.INVALID_DATE,
@@ -199,8 +214,6 @@ def parse_date(value: Any, mapping: SourceMapping, field: str) -> datetime:
             f"({formats})",
             field=field,
         )
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=ZoneInfo(mapping.timezone))
     # UTC, so that durations across a daylight-saving change come out right.
     return parsed.astimezone(UTC)
 
@@ -216,6 +229,15 @@ def _try_formats(text: str, formats: tuple[str, ...]) -> datetime | None:
         except ValueError:
             continue
     return None
+
+
+def _in_range(parsed: datetime) -> bool:
+    """Whether the date converts to UTC without leaving datetime's range."""
+    try:
+        parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return False
+    return True
 
 
 def _optional_int(document: dict[str, Any], field: str) -> int | None:
@@ -250,7 +272,27 @@ def _mapped_attributes(document: dict[str, Any], mapping: SourceMapping) -> dict
             f"'attributes' must be an object, got {type(attributes).__name__}",
             field="attributes",
         )
+    if _depth(attributes) > MAX_ATTRIBUTE_DEPTH:
+        raise CaptureError(
+            RejectionReason.INVALID_TYPE,
+            f"'attributes' nest deeper than {MAX_ATTRIBUTE_DEPTH} levels; send "
+            "flat attributes",
+            field="attributes",
+        )
     return {mapping.fields.get(name, name): value for name, value in attributes.items()}
+
+
+def _depth(value: Any, level: int = 1) -> int:
+    """Return how deep objects and arrays nest in `value`, stopping early."""
+    if level > MAX_ATTRIBUTE_DEPTH:
+        return level
+    if isinstance(value, dict):
+        children = value.values()
+    elif isinstance(value, list):
+        children = value
+    else:
+        return level - 1
+    return max((_depth(child, level + 1) for child in children), default=level)
 
 
 def _text_or_none(value: Any) -> str | None:

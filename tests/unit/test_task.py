@@ -544,13 +544,14 @@ def test_evolve_rejects_unknown_event() -> None:
 
 def test_seen_ids_window_bounded() -> None:
     state = created()
-    for number in range(100):
+    for number in range(300):
         command = capture("update", f"c-{number}")
         state = decide(state, command, T0, RULES).state
 
-    assert len(state.seen_ids) == 64
-    assert state.seen_ids[-1] == "c-99"
-    assert "c-35" not in state.seen_ids
+    assert len(state.seen_ids) == 256
+    assert state.seen_ids[-1] == "c-299"
+    assert "c-43" not in state.seen_ids
+    assert "c-44" in state.seen_ids
 
 
 # Property: folding the emitted events reproduces the decided state.
