@@ -76,6 +76,13 @@ def _bad_captures(first: SourceCapture) -> list[SourceCapture]:
     bad.append(
         SourceCapture(at, "servicenow:BROKEN", b'{"type": "create", "external_id": ')
     )
+    wrong_key = {
+        "type": "create",
+        "source_system": "servicenow",
+        "external_id": "KEYED",
+        "occurred_at": "1/3/2016 10:00",
+    }
+    bad.append(SourceCapture(at, "servicenow:OTHER", orjson.dumps(wrong_key)))
     return bad
 
 
@@ -87,6 +94,7 @@ EXPECTED_REASONS = {
     "unknown_type": 1,
     "invalid_type": 1,
     "malformed_json": 1,
+    "wrong_key": 1,
 }
 
 

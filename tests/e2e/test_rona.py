@@ -14,6 +14,7 @@ from processors.clock import ScaledClock
 from processors.stack import Stack
 from schemas.agents import AcceptOffer, LogIn, Ready
 from schemas.codec import decode, encode, make_envelope
+from schemas.distribution import WithdrawTask
 from topics import catalog
 from topics.consume import read_topics
 
@@ -42,6 +43,16 @@ def _wait_for(settings, topic: str, predicate, timeout: float = 60.0):
                 return envelope
         time.sleep(0.3)
     raise AssertionError(f"no matching message on {topic} within {timeout:.0f} s")
+
+
+def _wait_for_dead_letter(settings, timeout: float = 30.0) -> dict:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        records = list(read_topics(settings, [catalog.DEAD_LETTER], timeout=2.0))
+        if records:
+            return orjson.loads(records[-1].value())
+        time.sleep(0.3)
+    raise AssertionError("nothing reached the dead-letter topic")
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +104,18 @@ def rona_run(tmp_path_factory):
             AcceptOffer(task_id=offer.data["task_id"], offer_id=offer.data["offer_id"]),
         )
         _wait_for(settings, catalog.TASK_EVENTS, lambda e: e.type == "task.accepted")
+
+        # A desktop must not be able to pull the item out of routing.
+        injected = make_envelope(
+            WithdrawTask(task_id="servicenow:INC-RONA", reason="injected"),
+            event_type="route.withdraw",
+            time=clock.now(),
+            subject_id="default",
+            producer="desktop",
+        )
+        producer.produce(catalog.AGENT_COMMANDS, key=b"default", value=encode(injected))
+        producer.flush(10)
+        dead = _wait_for_dead_letter(settings)
         # Release the client while the broker is still up.
         del producer, send_agent
         yield {
@@ -103,6 +126,7 @@ def rona_run(tmp_path_factory):
                 decode(m.value()) for m in read_topics(settings, [catalog.AGENT_EVENTS])
             ],
             "state": stack.task_state("servicenow:INC-RONA"),
+            "dead": dead,
         }
 
 
@@ -137,3 +161,9 @@ def test_timeout_after_offer_timeout(rona_run):
 def test_item_assigned_to_answering(rona_run):
     assert rona_run["state"]["status"] == "assigned"
     assert rona_run["state"]["agent_id"] == "answering"
+
+
+def test_routing_request_from_desktop_refused(rona_run):
+    assert rona_run["dead"]["processor"] == "distributor"
+    assert "not accepted on workstream.agent.commands" in rona_run["dead"]["error"]
+    assert rona_run["state"]["status"] == "assigned"

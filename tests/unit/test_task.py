@@ -656,3 +656,19 @@ def test_route_requests_match_state(
             else:
                 assert request_type == "route.withdraw"
                 assert state.status in ("completed", "cancelled")
+
+
+def test_growing_attributes_rejected() -> None:
+    state = created()
+    for number in range(5):
+        chunk = {f"notes-{number}": "x" * (60 * 1024)}
+        outcome = decide(
+            state, capture("update", f"u-{number}", attributes=chunk), T0, RULES
+        )
+        state = outcome.state
+
+    assert outcome.rejection is not None
+    assert "above the limit of 262144" in outcome.rejection
+    assert outcome.events == []
+    assert "notes-3" in state.attributes
+    assert "notes-4" not in state.attributes

@@ -521,3 +521,59 @@ def test_any_external_id_text_accepted(external_id: str) -> None:
 
     assert command.external_id == external_id.strip()
     assert command.task_id == f"servicenow:{external_id.strip()}"
+
+
+# Limits that keep derived messages under the broker's maximum size.
+
+
+def test_oversized_payload_rejected() -> None:
+    document = {
+        "type": "create",
+        "source_system": "servicenow",
+        "external_id": "BIG",
+        "occurred_at": "1/3/2016 10:00",
+        "attributes": {"notes": "x" * (70 * 1024)},
+    }
+
+    with pytest.raises(CaptureError) as caught:
+        parse_capture(orjson.dumps(document), default_rules())
+
+    assert caught.value.reason == RejectionReason.TOO_LARGE
+    assert "limit of 65536" in caught.value.message
+
+
+def test_deep_attributes_rejected() -> None:
+    nested: dict = {"leaf": 1}
+    for _ in range(20):
+        nested = {"level": nested}
+    document = {
+        "type": "create",
+        "source_system": "servicenow",
+        "external_id": "DEEP",
+        "occurred_at": "1/3/2016 10:00",
+        "attributes": nested,
+    }
+
+    with pytest.raises(CaptureError) as caught:
+        parse_capture(orjson.dumps(document), default_rules())
+
+    assert caught.value.reason == RejectionReason.INVALID_TYPE
+    assert caught.value.field == "attributes"
+
+
+@pytest.mark.parametrize(
+    "value", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"]
+)
+def test_out_of_range_date_rejected(value: str) -> None:
+    document = {
+        "type": "create",
+        "source_system": "servicenow",
+        "external_id": "EDGE",
+        "occurred_at": value,
+    }
+
+    with pytest.raises(CaptureError) as caught:
+        parse_capture(orjson.dumps(document), default_rules())
+
+    assert caught.value.reason == RejectionReason.INVALID_DATE
+    assert caught.value.field == "occurred_at"
