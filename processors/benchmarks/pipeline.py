@@ -50,6 +50,7 @@ def run_pipeline_bench(count: int, as_json: bool) -> int:
         "broker": "embedded"
         if stack.settings.embedded
         else stack.settings.bootstrap_servers,
+        "one_record_batches": stack.settings.one_record_batches,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
