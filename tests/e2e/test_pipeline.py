@@ -7,6 +7,9 @@ employees. The checks read the log back from the broker.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import replace
@@ -137,6 +140,11 @@ def pipeline_run(tmp_path_factory):
             by_task[event.subject_id].append(event)
         for task_id in list(by_task)[:40]:
             states[task_id] = stack.task_state(task_id)
+        cli = {
+            "history": _cli(stack, "history", REOPENED_INCIDENT, "--json"),
+            "status": _cli(stack, "status", "--json"),
+            "reopened_state": stack.task_state(REOPENED_INCIDENT),
+        }
         yield {
             "real": real,
             "report": report,
@@ -145,7 +153,20 @@ def pipeline_run(tmp_path_factory):
             "rejections": rejections,
             "dead": dead,
             "states": states,
+            "cli": cli,
         }
+
+
+def _cli(stack: Stack, *arguments: str) -> dict:
+    """Run a workstream command against the stack, as an operator would."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "processors.cli", *arguments],
+        env={**os.environ, **stack.settings.environment()},
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    return orjson.loads(completed.stdout)
 
 
 def _expected_final_status(real: list[SourceCapture]) -> dict[str, str]:
@@ -241,3 +262,20 @@ def test_reopened_incident_restarted(pipeline_run):
     types = [e.type for e in pipeline_run["by_task"][REOPENED_INCIDENT]]
     assert "task.restarted" in types
     assert types.index("task.restarted") > types.index("task.completed")
+
+
+def test_history_command_matches_state(pipeline_run):
+    history = pipeline_run["cli"]["history"]
+    current = pipeline_run["cli"]["reopened_state"]
+    assert history["task_id"] == REOPENED_INCIDENT
+    assert history["state"]["status"] == current["status"]
+    assert history["state"]["events"] == current["events"]
+    assert history["events"][0]["type"] == "task.captured"
+
+
+def test_status_command_counts_items(pipeline_run):
+    status = pipeline_run["cli"]["status"]
+    report = pipeline_run["report"]
+    assert status["captured"] == report["captured"]
+    assert status["completed"] == report["completed"]
+    assert status["rejected"] == report["rejected"]
