@@ -45,6 +45,7 @@ class LogIn(_Message):
     skills: dict[str, int] = Field(
         default_factory=dict, description="Skill name to proficiency level 0-10"
     )
+    groups: tuple[str, ...] = Field(default=(), description="Agent groups")
     capacity: Capacity = Capacity()
 
 
@@ -77,6 +78,7 @@ class MarkDone(_Message):
 class AgentLoggedIn(_Message):
     name: str | None = None
     skills: dict[str, int]
+    groups: tuple[str, ...] = ()
     capacity: Capacity
 
 

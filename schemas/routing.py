@@ -17,18 +17,31 @@ class SkillRequirement(BaseModel):
 
 
 class Target(BaseModel):
-    """Who may work an item: every listed skill requirement must hold."""
+    """Who may work an item: every part that is set must hold.
+
+    `skills` are minimum levels, `expression` a skill expression such as
+    "Sales Processing > 7 and Legacy System Processing > 1", `agent_group`
+    a group the employee belongs to, `agent_id` one named employee.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     skills: tuple[SkillRequirement, ...] = ()
+    expression: str | None = None
+    agent_group: str | None = None
+    agent_id: str | None = None
 
     @property
     def key(self) -> str:
         """Return a stable name of the target, used as the queue name."""
-        if not self.skills:
-            return "any"
-        return " and ".join(f"{s.skill}>={s.min_level}" for s in self.skills)
+        parts = [f"{s.skill}>={s.min_level}" for s in self.skills]
+        if self.expression is not None:
+            parts.append(f"({self.expression})")
+        if self.agent_group is not None:
+            parts.append(f"group {self.agent_group}")
+        if self.agent_id is not None:
+            parts.append(f"agent {self.agent_id}")
+        return " and ".join(parts) or "any"
 
 
 class PriorityScheme(BaseModel):

@@ -74,10 +74,14 @@ class SkillSpec(_Model):
 
 
 class TargetSpec(_Model):
-    """Skills an item needs; `fallback_skill` replaces a skill whose attribute
-    is missing on the item."""
+    """Who may work an item: skills (`fallback_skill` replaces a skill whose
+    attribute is missing on the item), a skill expression such as
+    "Sales Processing > 7 and Legacy System Processing > 1", and an agent
+    group. Every part that is set must hold."""
 
     skills: tuple[SkillSpec, ...] = ()
+    expression: str | None = None
+    agent_group: str | None = None
     fallback_skill: str = "reception"
 
 

@@ -65,7 +65,11 @@ def resolve_target(spec: TargetSpec, attributes: dict[str, Any]) -> Target:
             requirements.append(
                 SkillRequirement(skill=str(name), min_level=skill_spec.min_level)
             )
-    return Target(skills=tuple(requirements))
+    return Target(
+        skills=tuple(requirements),
+        expression=spec.expression,
+        agent_group=spec.agent_group,
+    )
 
 
 def matches(condition: Condition, attributes: dict[str, Any]) -> bool:

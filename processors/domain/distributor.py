@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from processors.domain.backlog import Backlog
 from processors.domain.priority import priority_at
+from processors.domain.targets import match_score, qualifies
 from schemas.agents import (
     AgentLoggedIn,
     AgentLoggedOut,
@@ -88,6 +89,7 @@ class AgentRecord(BaseModel):
     status: AgentStatus = "logged_out"
     reason: str | None = None
     skills: dict[str, int] = Field(default_factory=dict)
+    groups: tuple[str, ...] = ()
     capacity: Capacity = Capacity()
     in_hand: dict[str, str] = Field(
         default_factory=dict, description="Task id to media of offered or held items"
@@ -170,6 +172,7 @@ class Distributor:
             self.queue_free[queue].discard(agent_id)
         agent.name = command.name
         agent.skills = dict(command.skills)
+        agent.groups = tuple(command.groups)
         agent.capacity = command.capacity
         agent.status = "not_ready"
         agent.reason = NotReadyReason.LOGIN.value
@@ -177,7 +180,10 @@ class Distributor:
         self.agents[agent_id] = agent
         self._touch_agent(agent_id)
         body = AgentLoggedIn(
-            name=command.name, skills=agent.skills, capacity=agent.capacity
+            name=command.name,
+            skills=agent.skills,
+            groups=agent.groups,
+            capacity=agent.capacity,
         )
         return [Effect("agent", agent_id, "agent.logged_in", body)]
 
@@ -368,13 +374,13 @@ class Distributor:
     def _skill_queues_of(self, agent: AgentRecord) -> list[str]:
         """Return the queues whose target the agent's skills meet, cached by
         skill set until a new queue appears."""
-        signature = frozenset(agent.skills.items())
+        signature = _signature(agent)
         queues = self._skill_queues.get(signature)
         if queues is None:
             queues = [
                 queue
                 for queue, (target, _) in self.queue_targets.items()
-                if _meets(agent.skills, target)
+                if _meets(agent, target)
             ]
             self._skill_queues[signature] = queues
         return queues
@@ -386,7 +392,7 @@ class Distributor:
         self.queue_free[queue] = {
             agent.agent_id
             for agent in self.free_agents.values()
-            if _meets(agent.skills, target) and agent.has_room(media)
+            if _meets(agent, target) and agent.has_room(media)
         }
 
     def _index(self, item: WaitingItem, now: datetime) -> None:
@@ -434,15 +440,12 @@ class Distributor:
         if item.rejected_by == agent.agent_id and item.rejected_until is not None:
             if now is None or now < item.rejected_until:
                 return False
-        return all(
-            agent.skills.get(requirement.skill, -1) >= requirement.min_level
-            for requirement in item.route.target.skills
-        )
+        return _meets(agent, item.route.target)
 
     def _agent_rank(self, agent: AgentRecord, item: WaitingItem) -> tuple:
         """Best skill match first, then the fewest items in hand, then the
         employee idle longest."""
-        score = sum(agent.skills.get(r.skill, 0) for r in item.route.target.skills)
+        score = match_score(item.route.target, agent.skills)
         return (
             -score,
             len(agent.in_hand),
@@ -562,8 +565,11 @@ class Distributor:
                 self.queue_free[queue].discard(agent_id)
 
 
-def _meets(skills: dict[str, int], target: Target) -> bool:
-    return all(
-        skills.get(requirement.skill, -1) >= requirement.min_level
-        for requirement in target.skills
-    )
+def _meets(agent: AgentRecord, target: Target) -> bool:
+    return qualifies(target, agent.agent_id, agent.skills, frozenset(agent.groups))
+
+
+def _signature(agent: AgentRecord) -> tuple:
+    """Return what decides which queues an employee qualifies for; the id
+    counts only because a target may name one employee."""
+    return (agent.agent_id, frozenset(agent.skills.items()), agent.groups)

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from processors.domain.targets import ExpressionError, parse_expression
 from schemas.rules import RuleSet
 
 __all__ = ["RuleSetError", "default_rules", "load_rules"]
@@ -27,9 +28,26 @@ def load_rules(path: str | Path) -> RuleSet:
     except yaml.YAMLError as error:
         raise RuleSetError(f"rule set {path} is not valid YAML: {error}") from error
     try:
-        return RuleSet.model_validate(document)
+        rules = RuleSet.model_validate(document)
     except ValidationError as error:
         raise RuleSetError(f"rule set {path} is invalid:\n{error}") from error
+    _check_expressions(rules, path)
+    return rules
+
+
+def _check_expressions(rules: RuleSet, path: Path) -> None:
+    """Parse every skill expression, naming the rule of the first bad one."""
+    for rule in (*rules.rules, rules.default):
+        expression = rule.target.expression
+        if expression is None:
+            continue
+        try:
+            parse_expression(expression)
+        except ExpressionError as error:
+            name = getattr(rule, "name", "default")
+            raise RuleSetError(
+                f"rule set {path}: rule {name!r}, field target.expression: {error}"
+            ) from error
 
 
 def default_rules() -> RuleSet:

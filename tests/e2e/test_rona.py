@@ -3,6 +3,7 @@ employee who let it ring is set not ready with reason RONA."""
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -34,6 +35,12 @@ def _agent_command(clock, agent_id: str, command_type: str, body) -> bytes:
     return encode(envelope)
 
 
+def _send_agent(producer: Producer, clock, agent_id: str, command_type: str, body):
+    value = _agent_command(clock, agent_id, command_type, body)
+    producer.produce(catalog.AGENT_COMMANDS, key=b"default", value=value)
+    producer.flush(10)
+
+
 def _wait_for(settings, topic: str, predicate, timeout: float = 60.0):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -63,11 +70,7 @@ def rona_run(tmp_path_factory):
     ) as stack:
         settings = stack.settings
         producer = Producer(settings.producer_config())
-
-        def send_agent(agent_id, command_type, body):
-            value = _agent_command(clock, agent_id, command_type, body)
-            producer.produce(catalog.AGENT_COMMANDS, key=b"default", value=value)
-            producer.flush(10)
+        send_agent = functools.partial(_send_agent, producer, clock)
 
         # The silent employee has the better skill, so it gets the first offer.
         send_agent("silent", "agent.log_in", LogIn(skills={"Group 7": 9}))
