@@ -79,6 +79,8 @@ class Summary:
             case "task.queued":
                 item.status, item.queue = "queued", data["queue"]
                 item.queued_at = item.queued_at or time
+            case "task.widened":
+                item.queue = data["queue"]
             case "task.offered":
                 item.status = "offered"
             case "task.accepted":

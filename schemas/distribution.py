@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.routing import PriorityScheme, Target
+from schemas.routing import PriorityScheme, Target, Tier
 
 __all__ = [
     "DISTRIBUTION_DECISIONS",
@@ -23,6 +23,7 @@ __all__ = [
     "DecisionOfferTimedOut",
     "DecisionOffered",
     "DecisionRejected",
+    "DecisionWidened",
 ]
 
 
@@ -36,6 +37,9 @@ class RouteTask(_Message):
     task_id: str
     media: str
     target: Target
+    tiers: tuple[Tier, ...] = Field(
+        default=(), description="Wider targets after `target`, in order"
+    )
     scheme: PriorityScheme
     priority_start_at: datetime = Field(description="Start of the priority curve")
     queued_at: datetime = Field(description="Start of the wait in routing")
@@ -79,6 +83,13 @@ class DecisionMarkedDone(_Message):
     agent_id: str
 
 
+class DecisionWidened(_Message):
+    """The item waited long enough to move to its next, wider tier."""
+
+    tier: int
+    queue: str
+
+
 class OfferMade(_Message):
     """An offer sent to one agent desktop."""
 
@@ -108,6 +119,7 @@ DISTRIBUTION_DECISIONS: dict[str, type[BaseModel]] = {
     "distribution.rejected": DecisionRejected,
     "distribution.offer_timed_out": DecisionOfferTimedOut,
     "distribution.marked_done": DecisionMarkedDone,
+    "distribution.widened": DecisionWidened,
 }
 
 ASSIGNMENT_MESSAGES: dict[str, type[BaseModel]] = {

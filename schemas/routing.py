@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Capacity", "PriorityScheme", "SkillRequirement", "Target"]
+__all__ = ["Capacity", "PriorityScheme", "SkillRequirement", "Target", "Tier"]
 
 
 class SkillRequirement(BaseModel):
@@ -30,11 +30,16 @@ class Target(BaseModel):
     expression: str | None = None
     agent_group: str | None = None
     agent_id: str | None = None
+    any_of: tuple[Target, ...] = Field(
+        default=(), description="Alternatives: at least one must hold"
+    )
 
     @property
     def key(self) -> str:
         """Return a stable name of the target, used as the queue name."""
         parts = [f"{s.skill}>={s.min_level}" for s in self.skills]
+        if self.any_of:
+            parts.append("any of [" + "; ".join(t.key for t in self.any_of) + "]")
         if self.expression is not None:
             parts.append(f"({self.expression})")
         if self.agent_group is not None:
@@ -87,3 +92,15 @@ class Capacity(BaseModel):
 
     def for_media(self, media: str) -> int:
         return int(getattr(self, media))
+
+
+class Tier(BaseModel):
+    """A wider target an item moves to after waiting `after_seconds` in routing."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target: Target
+    after_seconds: float = Field(ge=0)
+
+
+Target.model_rebuild()

@@ -17,6 +17,7 @@ __all__ = [
     "SkillSpec",
     "SourceMapping",
     "TargetSpec",
+    "TierSpec",
 ]
 
 Operator = Literal["equals", "in", "exists", "missing", "regex", "gt", "ge", "lt", "le"]
@@ -85,6 +86,23 @@ class TargetSpec(_Model):
     fallback_skill: str = "reception"
 
 
+class TierSpec(_Model):
+    """A wider target an item moves to after waiting in routing: a fixed
+    time, or a share of the item's SLA (from capture to due date)."""
+
+    target: TargetSpec
+    after_seconds: float | None = Field(default=None, ge=0)
+    after_percent_of_sla: float | None = Field(default=None, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _check_one_wait(self) -> TierSpec:
+        if (self.after_seconds is None) == (self.after_percent_of_sla is None):
+            raise ValueError(
+                "a tier needs exactly one of 'after_seconds' or 'after_percent_of_sla'"
+            )
+        return self
+
+
 class Segment(_Model):
     """What a matching rule (or the default) assigns to an item."""
 
@@ -93,6 +111,9 @@ class Segment(_Model):
     scheme: str
     sla_hours: float | None = Field(default=None, gt=0)
     target: TargetSpec = TargetSpec()
+    tiers: tuple[TierSpec, ...] = Field(
+        default=(), description="Wider targets after the primary one, in order"
+    )
 
 
 class ClassificationRule(Segment):
@@ -104,6 +125,17 @@ class RuleSet(_Model):
     version: int = Field(ge=1)
     name: str = "rules"
     offer_timeout_seconds: float = Field(default=600.0, gt=0)
+    preferred_agent_wait_percent: float = Field(
+        default=20.0,
+        ge=0,
+        le=100,
+        description="Share of the SLA an item waits for its preferred employee",
+    )
+    preferred_agent_wait_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description="Wait for the preferred employee of an item without a due date",
+    )
     sources: dict[str, SourceMapping] = Field(default_factory=dict)
     schemes: dict[str, PriorityScheme]
     rules: tuple[ClassificationRule, ...] = ()

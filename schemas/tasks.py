@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.routing import PriorityScheme, Target
+from schemas.routing import PriorityScheme, Target, Tier
 
 __all__ = [
     "TASK_EVENTS",
@@ -24,6 +24,7 @@ __all__ = [
     "TaskRejected",
     "TaskRestarted",
     "TaskUpdated",
+    "TaskWidened",
 ]
 
 
@@ -60,6 +61,7 @@ class TaskClassified(_Event):
     rule: str = Field(description="Name of the matching rule, or 'default'")
     scheme: PriorityScheme
     target: Target
+    tiers: tuple[Tier, ...] = ()
     due_at: datetime | None = None
 
 
@@ -94,6 +96,11 @@ class TaskOfferTimedOut(_Event):
     offer_id: str
 
 
+class TaskWidened(_Event):
+    tier: int
+    queue: str
+
+
 class TaskMarkedDone(_Event):
     agent_id: str
 
@@ -124,6 +131,7 @@ TASK_EVENTS: dict[str, type[BaseModel]] = {
     "task.accepted": TaskAccepted,
     "task.rejected": TaskRejected,
     "task.offer_timed_out": TaskOfferTimedOut,
+    "task.widened": TaskWidened,
     "task.marked_done": TaskMarkedDone,
     "task.completed": TaskCompleted,
     "task.cancelled": TaskCancelled,

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from schemas.routing import PriorityScheme, SkillRequirement, Target
-from schemas.rules import Condition, RuleSet, Segment, TargetSpec
+from schemas.routing import PriorityScheme, SkillRequirement, Target, Tier
+from schemas.rules import Condition, RuleSet, Segment, TargetSpec, TierSpec
 
-__all__ = ["Classification", "classify", "matches"]
+__all__ = ["Classification", "classify", "matches", "resolve_target", "resolve_tiers"]
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class Classification:
     scheme: PriorityScheme
     target: Target
     due_at: datetime | None
+    tiers: tuple[Tier, ...] = ()
 
 
 def classify(
@@ -42,6 +43,7 @@ def classify(
 
     if due_at is None and segment.sla_hours is not None:
         due_at = captured_at + timedelta(hours=segment.sla_hours)
+    sla = None if due_at is None else (due_at - captured_at).total_seconds()
     return Classification(
         department=segment.department,
         process=segment.process,
@@ -49,7 +51,27 @@ def classify(
         scheme=rules.schemes[segment.scheme],
         target=resolve_target(segment.target, attributes),
         due_at=due_at,
+        tiers=resolve_tiers(segment.tiers, attributes, sla),
     )
+
+
+def resolve_tiers(
+    specs: tuple[TierSpec, ...], attributes: dict[str, Any], sla_seconds: float | None
+) -> tuple[Tier, ...]:
+    """Turn tier specs into tiers; a share-of-SLA tier of an item without a
+    due date is left out, because it has no SLA to take a share of."""
+    tiers = []
+    for spec in specs:
+        if spec.after_seconds is not None:
+            after = spec.after_seconds
+        elif sla_seconds is not None:
+            after = max(0.0, sla_seconds) * spec.after_percent_of_sla / 100
+        else:
+            continue
+        tiers.append(
+            Tier(target=resolve_target(spec.target, attributes), after_seconds=after)
+        )
+    return tuple(tiers)
 
 
 def resolve_target(spec: TargetSpec, attributes: dict[str, Any]) -> Target:

@@ -8,6 +8,7 @@ backlog it may take, not the head of one queue.
 
 from __future__ import annotations
 
+import heapq
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ from schemas.distribution import (
     DecisionOffered,
     DecisionOfferTimedOut,
     DecisionRejected,
+    DecisionWidened,
     OfferMade,
     OfferWithdrawn,
     RouteTask,
@@ -72,6 +74,10 @@ class WaitingItem(BaseModel):
     )
     rejected_until: datetime | None = Field(
         default=None, description="Until then the item is not offered to rejected_by"
+    )
+    tier: int = Field(default=0, description="0 for the primary target")
+    widen_at: datetime | None = Field(
+        default=None, description="When the item moves to its next tier"
     )
 
     @property
@@ -122,6 +128,8 @@ class Distributor:
     backlog: Backlog = field(default_factory=Backlog)
     queue_targets: dict[str, tuple[Target, str]] = field(default_factory=dict)
     free_agents: dict[str, AgentRecord] = field(default_factory=dict)
+    deadlines: list[tuple[datetime, int, str]] = field(default_factory=list)
+    _deadline_sequence: int = 0
     queue_free: dict[str, set[str]] = field(default_factory=dict)
     _skill_queues: dict[frozenset, list[str]] = field(default_factory=dict)
 
@@ -136,6 +144,8 @@ class Distributor:
         for item in items:
             self.items[item.task_id] = item
             self._index(item, now)
+            if not item.waiting:
+                self._schedule(item)
 
     # Backlog.
 
@@ -146,6 +156,7 @@ class Distributor:
             self.items[request.task_id] = item
         else:
             item.route = request
+            item.tier = min(item.tier, len(request.tiers))
         self._index(item, now)
         self._touch_item(request.task_id)
         return self.dispatch(now)
@@ -311,30 +322,76 @@ class Distributor:
         return effects + self.dispatch(now)
 
     def tick(self, now: datetime) -> list[Effect]:
-        """Fire every deadline due at `now`: offers not accepted in time (RONA)."""
+        """Fire every deadline due at `now`: offers not accepted in time (RONA),
+        ends of rejection windows and tier widenings."""
+        due: dict[str, datetime] = {}
+        while self.deadlines and self.deadlines[0][0] <= now:
+            moment, _, task_id = heapq.heappop(self.deadlines)
+            due.setdefault(task_id, moment)
         effects: list[Effect] = []
-        expired = [
-            item
-            for item in self.items.values()
-            if item.offer_expires_at is not None and item.offer_expires_at <= now
-        ]
-        for item in sorted(expired, key=lambda i: (i.offer_expires_at, i.task_id)):
-            effects += self._time_out(item, now)
-        for item in self.items.values():
-            if item.rejected_until is not None and item.rejected_until <= now:
-                item.rejected_until = None
-                self._touch_item(item.task_id)
+        for task_id in sorted(due, key=lambda t: (due[t], t)):
+            item = self.items.get(task_id)
+            if item is not None:
+                effects += self._fire(item, now)
         return effects + self.dispatch(now)
 
+    def _fire(self, item: WaitingItem, now: datetime) -> list[Effect]:
+        effects: list[Effect] = []
+        if item.offer_expires_at is not None and item.offer_expires_at <= now:
+            effects += self._time_out(item, now)
+        if item.rejected_until is not None and item.rejected_until <= now:
+            item.rejected_until = None
+            self._touch_item(item.task_id)
+        if item.waiting and item.widen_at is not None and item.widen_at <= now:
+            effects += self._widen(item, now)
+        return effects
+
+    def _widen(self, item: WaitingItem, now: datetime) -> list[Effect]:
+        """Move an item past every tier whose wait has passed."""
+        tiers = item.route.tiers
+        while item.tier < len(tiers) and self._tier_starts(item, item.tier) <= now:
+            item.tier += 1
+        self._index(item, now)
+        self._touch_item(item.task_id)
+        queue = self._queue_name(item)
+        body = DecisionWidened(tier=item.tier, queue=queue)
+        return [Effect("task", item.task_id, "distribution.widened", body)]
+
     def next_deadline(self) -> datetime | None:
-        """Return the earliest offer expiry or end of a rejection window."""
-        deadlines = []
-        for item in self.items.values():
-            if item.offer_expires_at is not None:
-                deadlines.append(item.offer_expires_at)
-            if item.waiting and item.rejected_until is not None:
-                deadlines.append(item.rejected_until)
-        return min(deadlines, default=None)
+        """Return the earliest offer expiry, end of a rejection window or tier
+        widening; entries made stale by later changes are dropped on the way."""
+        while self.deadlines:
+            moment, _, task_id = self.deadlines[0]
+            item = self.items.get(task_id)
+            if item is not None and moment in _deadlines_of(item):
+                return moment
+            heapq.heappop(self.deadlines)
+        return None
+
+    def _schedule(self, item: WaitingItem) -> None:
+        for moment in _deadlines_of(item):
+            self._deadline_sequence += 1
+            entry = (moment, self._deadline_sequence, item.task_id)
+            heapq.heappush(self.deadlines, entry)
+
+    def current_target(self, item: WaitingItem) -> Target:
+        """Return who may take the item now: its primary target widened by
+        every tier it has reached."""
+        if item.tier == 0:
+            return item.route.target
+        reached = (
+            item.route.target,
+            *(t.target for t in item.route.tiers[: item.tier]),
+        )
+        return Target(any_of=reached)
+
+    def _tier_starts(self, item: WaitingItem, index: int) -> datetime:
+        """Return when the item reaches tier `index + 1`."""
+        seconds = item.route.tiers[index].after_seconds
+        return item.route.queued_at + timedelta(seconds=seconds)
+
+    def _queue_name(self, item: WaitingItem) -> str:
+        return f"{self.current_target(item).key}|{item.route.media}"
 
     # Matching.
 
@@ -401,9 +458,15 @@ class Distributor:
             self.backlog.remove(item.task_id)
             return
         route = item.route
-        queue = f"{route.target.key}|{route.media}"
+        target = self.current_target(item)
+        queue = f"{target.key}|{route.media}"
         if queue not in self.queue_targets:
-            self._add_queue(queue, route.target, route.media)
+            self._add_queue(queue, target, route.media)
+        tiers = route.tiers
+        item.widen_at = (
+            self._tier_starts(item, item.tier) if item.tier < len(tiers) else None
+        )
+        self._schedule(item)
         due = None if route.due_at is None else route.due_at.timestamp()
         self.backlog.add(
             item.task_id,
@@ -440,12 +503,12 @@ class Distributor:
         if item.rejected_by == agent.agent_id and item.rejected_until is not None:
             if now is None or now < item.rejected_until:
                 return False
-        return _meets(agent, item.route.target)
+        return _meets(agent, self.current_target(item))
 
     def _agent_rank(self, agent: AgentRecord, item: WaitingItem) -> tuple:
         """Best skill match first, then the fewest items in hand, then the
         employee idle longest."""
-        score = match_score(item.route.target, agent.skills)
+        score = match_score(self.current_target(item), agent.skills)
         return (
             -score,
             len(agent.in_hand),
@@ -463,6 +526,7 @@ class Distributor:
         item.agent_id = agent.agent_id
         item.accepted = False
         item.offer_expires_at = now + self.offer_timeout
+        self._schedule(item)
         self.backlog.remove(item.task_id)
         agent.in_hand[item.task_id] = item.route.media
         self._touch_item(item.task_id)
@@ -563,6 +627,12 @@ class Distributor:
                 self.queue_free[queue].add(agent_id)
             else:
                 self.queue_free[queue].discard(agent_id)
+
+
+def _deadlines_of(item: WaitingItem) -> tuple[datetime, ...]:
+    """Return the moments at which something happens to the item by itself."""
+    moments = (item.offer_expires_at, item.rejected_until, item.widen_at)
+    return tuple(moment for moment in moments if moment is not None)
 
 
 def _meets(agent: AgentRecord, target: Target) -> bool:

@@ -102,11 +102,26 @@ def _next_candidate(
     past_due = span is not None and elapsed > span
     if not (past_due and scheme.overdue is not None):
         base = scheme.initial if initial is None else initial
-        if _can_move(scheme, base, span, curve_value(scheme, initial, elapsed, span)):
+        value = curve_value(scheme, initial, elapsed, span)
+        if _can_move(scheme, base, span, value):
             steps = math.floor(max(0.0, elapsed) / scheme.interval_seconds) + 1
+            steps = max(steps, _steps_to_leave(scheme, base, span, value))
             candidates.append(steps * scheme.interval_seconds)
     later = [moment for moment in candidates if moment > elapsed]
     return min(later, default=None)
+
+
+def _steps_to_leave(
+    scheme: PriorityScheme, base: int, span: float | None, value: int
+) -> int:
+    """Return a step count at or below the first one whose rounded value
+    differs from `value`, so slow fractional increments are skipped at once."""
+    increment = _increment(scheme, base, span)
+    if increment == 0:
+        return 0
+    # The value changes once base + steps * increment passes value +/- 0.5.
+    edge = value + 0.5 if increment > 0 else value - 0.5
+    return max(0, math.floor((edge - base) / increment) - 1)
 
 
 def _can_move(

@@ -104,7 +104,12 @@ def qualifies(
         if skills.get(requirement.skill, -1) < requirement.min_level:
             return False
     if target.expression is not None:
-        return parse_expression(target.expression).holds(skills)
+        if not parse_expression(target.expression).holds(skills):
+            return False
+    if target.any_of:
+        return any(
+            qualifies(member, agent_id, skills, groups) for member in target.any_of
+        )
     return True
 
 
@@ -114,7 +119,10 @@ def match_score(target: Target, skills: dict[str, int]) -> int:
     names = [requirement.skill for requirement in target.skills]
     if target.expression is not None:
         names += skills_named(target.expression)
-    return sum(skills.get(name, 0) for name in dict.fromkeys(names))
+    score = sum(skills.get(name, 0) for name in dict.fromkeys(names))
+    if target.any_of:
+        score += max(match_score(member, skills) for member in target.any_of)
+    return score
 
 
 def _comparisons(node) -> list[str]:

@@ -23,10 +23,11 @@ from schemas.distribution import (
     DecisionOffered,
     DecisionOfferTimedOut,
     DecisionRejected,
+    DecisionWidened,
     RouteTask,
     WithdrawTask,
 )
-from schemas.routing import PriorityScheme, Target
+from schemas.routing import PriorityScheme, Target, Tier
 from schemas.rules import RuleSet
 from schemas.tasks import (
     TaskAccepted,
@@ -42,6 +43,7 @@ from schemas.tasks import (
     TaskRejected,
     TaskRestarted,
     TaskUpdated,
+    TaskWidened,
 )
 
 __all__ = ["Decision", "Outcome", "TaskState", "decide", "evolve"]
@@ -81,6 +83,8 @@ class TaskState(BaseModel):
     rule: str | None = None
     scheme: PriorityScheme | None = None
     target: Target | None = None
+    tiers: tuple[Tier, ...] = ()
+    tier: int = 0
     queue: str | None = None
     priority: int | None = None
     agent_id: str | None = None
@@ -104,6 +108,7 @@ class Decision:
         | DecisionRejected
         | DecisionOfferTimedOut
         | DecisionMarkedDone
+        | DecisionWidened
     )
 
 
@@ -309,6 +314,7 @@ class _Builder:
                 rule=classification.rule,
                 scheme=classification.scheme,
                 target=classification.target,
+                tiers=classification.tiers,
                 due_at=classification.due_at,
             ),
         )
@@ -331,10 +337,12 @@ class _Builder:
 
     def _route_request(self) -> RouteTask:
         state = self.state
+        target, tiers = self._targets()
         return RouteTask(
             task_id=state.task_id,
             media=state.media,
-            target=state.target,
+            target=target,
+            tiers=tiers,
             scheme=state.scheme,
             priority_start_at=state.queued_at,
             queued_at=state.queued_at,
@@ -349,6 +357,23 @@ class _Builder:
                 **{k: v for k, v in state.attributes.items() if k in _SUMMARY_KEYS},
             },
         )
+
+    def _targets(self) -> tuple[Target, tuple[Tier, ...]]:
+        """Return the primary target and tiers; a preferred employee comes
+        first, for a share of the SLA, then the classified targets."""
+        state = self.state
+        if state.preferred_agent is None:
+            return state.target, state.tiers
+        wait = self.rules.preferred_agent_wait_seconds
+        if state.due_at is not None and state.queued_at is not None:
+            sla = max(0.0, (state.due_at - state.queued_at).total_seconds())
+            wait = sla * self.rules.preferred_agent_wait_percent / 100
+        later = tuple(
+            Tier(target=tier.target, after_seconds=tier.after_seconds + wait)
+            for tier in state.tiers
+        )
+        first = Tier(target=state.target, after_seconds=wait)
+        return Target(agent_id=state.preferred_agent), (first, *later)
 
     # Decisions from the distributor.
 
@@ -381,6 +406,8 @@ class _Builder:
                     "task.offer_timed_out",
                     TaskOfferTimedOut(agent_id=body.agent_id, offer_id=body.offer_id),
                 )
+            case DecisionWidened() if state.status == "queued":
+                self.emit("task.widened", TaskWidened(tier=body.tier, queue=body.queue))
             case DecisionMarkedDone() if (
                 state.status == "assigned" and state.agent_id == body.agent_id
             ):
@@ -429,6 +456,8 @@ def evolve(
                 rule=body.rule,
                 scheme=body.scheme,
                 target=body.target,
+                tiers=body.tiers,
+                tier=0,
                 due_at=body.due_at,
                 rule_set_version=rule_set_version,
             )
@@ -454,6 +483,8 @@ def evolve(
             changes.update(status="assigned")
         case TaskRejected() | TaskOfferTimedOut():
             changes.update(status="queued", agent_id=None, offer_id=None)
+        case TaskWidened():
+            changes.update(tier=body.tier, queue=body.queue)
         case TaskMarkedDone():
             changes.update(status="done")
         case TaskCompleted():
