@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -156,6 +157,19 @@ def _parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print events and state as JSON"
     )
     history.set_defaults(run=_run_history)
+
+    explain = commands.add_parser(
+        "explain", help="say why an item is where it is in routing"
+    )
+    explain.add_argument("task_id", help="task id: SOURCE_SYSTEM:EXTERNAL_ID")
+    explain.add_argument(
+        "--worker",
+        default=os.environ.get("WORKSTREAM_WORKER_URL", "http://127.0.0.1:6066"),
+        help="HTTP address of the worker that routes the item's domain "
+        "(default: $WORKSTREAM_WORKER_URL or http://127.0.0.1:6066)",
+    )
+    explain.add_argument("--json", action="store_true", help="print as JSON")
+    explain.set_defaults(run=_run_explain)
 
     status = commands.add_parser(
         "status", help="print the live summary of queues and agents"
@@ -325,6 +339,31 @@ def _run_history(arguments) -> int:
         )
         return 1
     print_history(history, as_json=arguments.json)
+    return 0
+
+
+def _run_explain(arguments) -> int:
+    from projections.explanation import print_explanation, read_explanation
+
+    try:
+        explanation = read_explanation(
+            _settings_or_exit(), arguments.worker, arguments.task_id
+        )
+    except OSError as error:
+        print(
+            f"cannot reach the worker at {arguments.worker}: {error}; pass --worker "
+            "with the address of a running worker",
+            file=sys.stderr,
+        )
+        return 1
+    if explanation is None:
+        print(
+            f"task {arguments.task_id!r} not found in the event log; task ids are "
+            "SOURCE_SYSTEM:EXTERNAL_ID",
+            file=sys.stderr,
+        )
+        return 1
+    print_explanation(explanation, as_json=arguments.json)
     return 0
 
 

@@ -22,6 +22,7 @@ from processors.domain.distributor import (
     Effect,
     WaitingItem,
 )
+from processors.domain.explain import explain
 from processors.envelopes import dead_letter
 from processors.metrics import AGENTS, DECISIONS, PROCESSING_SECONDS, WAITING_ITEMS
 from schemas.agents import (
@@ -231,6 +232,19 @@ def register(runtime: Runtime) -> None:
                 producer=producer,
             )
             await requests.send(key=domain.encode(), value=encode(tick))
+
+    @runtime.app.page("/explain/{task_id}/")
+    async def explain_page(web, request, task_id: str):
+        """Explain an item's routing state from this worker's domains."""
+        now = runtime.clock.now()
+        for domain, distributor in domains.items():
+            if task_id in distributor.items:
+                report = explain(
+                    distributor, task_id, max(now, clocks.get(domain, now))
+                )
+                report["routing_domain"] = domain
+                return web.json(report)
+        return web.json({"task_id": task_id, "in_routing": False})
 
     @runtime.app.on_rebalance_complete.connect
     async def forget_domains(sender, **kwargs) -> None:

@@ -4,6 +4,9 @@ employee who let it ring is set not ready with reason RONA."""
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -39,6 +42,20 @@ def _send_agent(producer: Producer, clock, agent_id: str, command_type: str, bod
     value = _agent_command(clock, agent_id, command_type, body)
     producer.produce(catalog.AGENT_COMMANDS, key=b"default", value=value)
     producer.flush(10)
+
+
+def _explain(stack: Stack, task_id: str) -> dict:
+    """Run the explain command against the stack's worker."""
+    worker = f"http://127.0.0.1:{stack.workers[0][1]}"
+    completed = subprocess.run(
+        [sys.executable, "-m", "processors.cli", "explain", task_id, "--json"]
+        + ["--worker", worker],
+        env={**os.environ, **stack.settings.environment()},
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    return orjson.loads(completed.stdout)
 
 
 def _wait_for(settings, topic: str, predicate, timeout: float = 60.0):
@@ -130,6 +147,7 @@ def rona_run(tmp_path_factory):
             ],
             "state": stack.task_state("servicenow:INC-RONA"),
             "dead": dead,
+            "explain": _explain(stack, "servicenow:INC-RONA"),
         }
 
 
@@ -170,3 +188,16 @@ def test_routing_request_from_desktop_refused(rona_run):
     assert rona_run["dead"]["processor"] == "distributor"
     assert "not accepted on workstream.agent.commands" in rona_run["dead"]["error"]
     assert rona_run["state"]["status"] == "assigned"
+
+
+def test_explain_shows_holder_and_rona(rona_run):
+    explanation = rona_run["explain"]
+    reasons = {row["agent_id"]: row["reasons"] for row in explanation["employees"]}
+    timed_out = [
+        d for d in explanation["decisions"] if d["type"] == "task.offer_timed_out"
+    ]
+
+    assert explanation["state"] == "held by answering"
+    assert reasons["answering"] == ["holds it"]
+    assert "not ready (rona)" in reasons["silent"]
+    assert timed_out[0]["agent_id"] == "silent"
