@@ -73,5 +73,5 @@ STATUS_LABELS = {
     "queued": "queued",
     "offered": "offered",
     "assigned": "in hand",
-    "done": "done, awaiting the source",
+    "done": "done awaiting source",
 }

@@ -102,7 +102,7 @@ def run_demo(options: DemoOptions) -> int:
         report = run.execute()
         _print_report(report, options)
         if options.keep:
-            _serve(settings, captures[0].key)
+            _serve(settings, captures[0].key, f"http://127.0.0.1:{stack.workers[0][1]}")
     except Exception:
         stack.failed = True
         raise
@@ -115,12 +115,13 @@ def run_demo(options: DemoOptions) -> int:
     return 0
 
 
-def _serve(settings: BrokerSettings, example_task: str) -> None:
+def _serve(settings: BrokerSettings, example_task: str, worker_url: str) -> None:
     """Keep the broker and workers up for other commands until Ctrl-C."""
     print(
         "\nThe broker and the worker keep running; in another shell try:\n"
         f"  export KAFKA_BOOTSTRAP_SERVERS={settings.bootstrap_servers}\n"
         f"  ./run history {example_task}\n"
+        f"  ./run explain {example_task} --worker {worker_url}\n"
         "  ./run status\n"
         "Press Ctrl-C to stop them.",
         file=sys.stderr,
