@@ -201,9 +201,10 @@ def _parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="run a benchmark and print its figures")
     bench.add_argument(
         "name",
-        choices=["pipeline", "distributor"],
+        choices=["pipeline", "distributor", "latency"],
         help="pipeline: captures per second through Kafka against the broker's "
-        "raw rate; distributor: routing decisions per second of the core alone",
+        "raw rate; distributor: routing decisions per second of the core alone; "
+        "latency: capture-to-offer latency at rising capture rates",
     )
     bench.add_argument(
         "--items",
@@ -405,6 +406,10 @@ def _run_rules(arguments) -> int:
 
 
 def _run_bench(arguments) -> int:
+    if arguments.name == "latency":
+        from processors.benchmarks.latency import run_latency_bench
+
+        return run_latency_bench(arguments.json)
     if arguments.name == "distributor":
         from processors.benchmarks.distributor import run_distributor_bench
 
