@@ -16,6 +16,7 @@ from processors.domain.validation import CaptureError, parse_capture
 from processors.envelopes import dead_letter
 from processors.metrics import CAPTURES, PROCESSING_SECONDS
 from schemas.capture import (
+    MAX_ID_CHARS,
     MAX_ORIGINAL_CHARS,
     CaptureCommand,
     CaptureRejected,
@@ -55,11 +56,12 @@ def register(runtime: Runtime) -> None:
             source_offset=message.offset,
             rejected_at=runtime.clock.now(),
         )
+        key = (event.key or b"")[:MAX_ID_CHARS]
         envelope = make_envelope(
             body,
             event_type="capture.rejected",
             time=body.rejected_at,
-            subject_id=(event.key or b"").decode("utf-8", "replace"),
+            subject_id=key.decode("utf-8", "replace"),
             producer=f"{PROCESSOR}/{runtime.producer_name}",
             rule_set_version=runtime.rules.version,
         )
@@ -72,7 +74,7 @@ def register(runtime: Runtime) -> None:
             error,
         )
         CAPTURES.labels("rejected", error.reason.value).inc()
-        await rejected.send(key=event.key, value=encode(envelope))
+        await rejected.send(key=key, value=encode(envelope))
 
     async def accept(command: CaptureCommand) -> None:
         task_key = command.task_id.encode()

@@ -33,6 +33,7 @@ from schemas.agents import (
     NotReady,
     RejectOffer,
 )
+from schemas.capture import MAX_CAPTURE_BYTES, MAX_ID_CHARS
 from schemas.codec import decode, encode, make_envelope, payload
 from schemas.distribution import DISTRIBUTION_REQUESTS, RouteTask, Tick, WithdrawTask
 from schemas.envelope import Envelope, derived_event_id
@@ -97,9 +98,8 @@ def register(runtime: Runtime) -> None:
         distributor.dirty_agents.clear()
 
     def apply(
-        distributor: Distributor, envelope: Envelope, now: datetime
+        distributor: Distributor, envelope: Envelope, body, now: datetime
     ) -> list[Effect]:
-        body = payload(envelope)
         subject = envelope.subject_id
         match body:
             case RouteTask():
@@ -180,15 +180,22 @@ def register(runtime: Runtime) -> None:
                 f"message type {envelope.type!r} is not accepted on {topic}; "
                 f"accepted: {', '.join(sorted(allowed))}"
             )
+        if len(key) > MAX_ID_CHARS or len(envelope.subject_id) > MAX_ID_CHARS:
+            raise ValueError(
+                f"routing domain and subject ids may have at most {MAX_ID_CHARS} "
+                "characters"
+            )
+        body = payload(envelope)  # invalid payloads fail before any change
         domain = key.decode()
         now = business_time(topic, domain, envelope)
         clocks[domain] = now
         distributor = domain_state(domain, now)
         try:
-            effects = apply(distributor, envelope, now)
+            effects = apply(distributor, envelope, body, now)
         except Exception:
             # The in-memory state may be half changed: reload it from the tables.
-            domains.pop(domain, None)
+            records = _stored_by_domain(item_table, agent_table).get(domain, ([], []))
+            domains[domain] = _restore(domain, offer_timeout, *records, now)
             raise
         # The effects reach the broker before the state is stored, so a crash
         # in between repeats them (same ids) instead of losing them.
@@ -210,6 +217,11 @@ def register(runtime: Runtime) -> None:
     async def distributor_agent(stream):
         async for event in stream.events():
             try:
+                if len(event.value or b"") > MAX_CAPTURE_BYTES:
+                    raise ValueError(
+                        f"message of {len(event.value)} bytes is above the limit "
+                        f"of {MAX_CAPTURE_BYTES}"
+                    )
                 with PROCESSING_SECONDS.labels(PROCESSOR).time():
                     topic = event.message.topic
                     await handle(topic, event.key or b"default", decode(event.value))

@@ -49,6 +49,5 @@ async def dead_letter(
         "traceback": traceback.format_exc(limit=8),
         "failed_at": datetime.now(UTC).isoformat(),
     }
-    await runtime.topic(catalog.DEAD_LETTER).send(
-        key=message.key, value=orjson.dumps(record)
-    )
+    key = (message.key or b"")[:MAX_FIELD_CHARS]
+    await runtime.topic(catalog.DEAD_LETTER).send(key=key, value=orjson.dumps(record))

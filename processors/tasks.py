@@ -62,7 +62,9 @@ def register(runtime: Runtime) -> None:
         )
         return encode(envelope)
 
-    async def reject(key: bytes, envelope: Envelope, reason: str) -> None:
+    async def reject(event, envelope: Envelope, reason: str) -> None:
+        key = event.key
+        message = event.message
         command = payload(envelope, CaptureCommand)
         body = CaptureRejected(
             reason=RejectionReason.TOO_LARGE,
@@ -71,21 +73,28 @@ def register(runtime: Runtime) -> None:
             source_system=command.source_system,
             external_id=command.external_id,
             capture_id=command.capture_id,
+            # The source's own bytes were checked and mapped by the capture
+            # point; this is the command as accepted there.
             original=orjson.dumps(command.model_dump(mode="json")).decode()[:65536],
+            original_bytes=len(message.value or b""),
+            source_topic=message.topic,
+            source_partition=message.partition,
+            source_offset=message.offset,
             rejected_at=envelope.time,
         )
         log.info("rejected capture %s of %s: %s", command.capture_id, key, reason)
         CAPTURES.labels("rejected", RejectionReason.TOO_LARGE.value).inc()
         await rejected.send(key=key, value=wrap(body, "capture.rejected", envelope, 0))
 
-    async def handle(key: bytes, envelope: Envelope) -> None:
+    async def handle(event, envelope: Envelope) -> None:
+        key = event.key
         state = load(key)
         outcome = decide(state, command_of(envelope), envelope.time, runtime.rules)
         if outcome.duplicate:
             log.info("ignored duplicate %s %s", envelope.type, envelope.event_id)
             return
         if outcome.rejection is not None:
-            await reject(key, envelope, outcome.rejection)
+            await reject(event, envelope, outcome.rejection)
             return
 
         deliveries = []
@@ -107,6 +116,6 @@ def register(runtime: Runtime) -> None:
         async for event in stream.events():
             try:
                 with PROCESSING_SECONDS.labels(PROCESSOR).time():
-                    await handle(event.key, decode(event.value))
+                    await handle(event, decode(event.value))
             except Exception as error:  # noqa: BLE001 - parked, never lost
                 await dead_letter(runtime, PROCESSOR, event, error)

@@ -12,6 +12,7 @@ __all__ = [
     "CAPTURE_TYPES",
     "MAX_ATTRIBUTE_DEPTH",
     "MAX_CAPTURE_BYTES",
+    "MAX_ID_CHARS",
     "MAX_ITEM_ATTRIBUTE_BYTES",
     "MAX_ORIGINAL_CHARS",
     "CaptureCommand",
@@ -28,6 +29,8 @@ MAX_CAPTURE_BYTES = 64 * 1024
 MAX_ITEM_ATTRIBUTE_BYTES = 256 * 1024
 MAX_ORIGINAL_CHARS = 64 * 1024
 MAX_ATTRIBUTE_DEPTH = 16
+# Ids (external id, capture id, source system, agent ids) and message keys.
+MAX_ID_CHARS = 200
 
 Media = Literal["workitem", "voice", "chat", "email"]
 

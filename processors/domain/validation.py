@@ -14,6 +14,7 @@ from schemas.capture import (
     CAPTURE_TYPES,
     MAX_ATTRIBUTE_DEPTH,
     MAX_CAPTURE_BYTES,
+    MAX_ID_CHARS,
     CaptureCommand,
     RejectionReason,
 )
@@ -119,6 +120,12 @@ def _required_text(document: dict[str, Any], field: str) -> str:
             f"{field!r} must be a string, got {type(value).__name__}",
             field=field,
         )
+    if len(value) > MAX_ID_CHARS:
+        raise CaptureError(
+            RejectionReason.TOO_LARGE,
+            f"{field!r} has {len(value)} characters, above the limit of {MAX_ID_CHARS}",
+            field=field,
+        )
     return value
 
 
@@ -141,7 +148,15 @@ def _external_id(document: dict[str, Any], source_system: str) -> str:
             field="external_id",
             source_system=source_system,
         )
-    return value.strip()
+    if len(value) > MAX_ID_CHARS:
+        raise CaptureError(
+            RejectionReason.TOO_LARGE,
+            f"'external_id' has {len(value)} characters, above the limit of "
+            f"{MAX_ID_CHARS}",
+            field="external_id",
+            source_system=source_system,
+        )
+    return value
 
 
 def _build_command(
@@ -173,6 +188,13 @@ def _build_command(
             raise CaptureError(
                 RejectionReason.INVALID_TYPE,
                 f"{name!r} must be a string, got {type(value).__name__}",
+                field=name,
+            )
+        if value is not None and len(value) > MAX_ID_CHARS:
+            raise CaptureError(
+                RejectionReason.TOO_LARGE,
+                f"{name!r} has {len(value)} characters, above the limit of "
+                f"{MAX_ID_CHARS}",
                 field=name,
             )
         if value:
@@ -282,17 +304,18 @@ def _mapped_attributes(document: dict[str, Any], mapping: SourceMapping) -> dict
     return {mapping.fields.get(name, name): value for name, value in attributes.items()}
 
 
-def _depth(value: Any, level: int = 1) -> int:
-    """Return how deep objects and arrays nest in `value`, stopping early."""
-    if level > MAX_ATTRIBUTE_DEPTH:
-        return level
+def _depth(value: Any, limit: int = MAX_ATTRIBUTE_DEPTH + 1) -> int:
+    """Return how many objects and arrays nest in `value`: 0 for a scalar, 1
+    for a flat object. Counting stops once `limit` is reached."""
     if isinstance(value, dict):
         children = value.values()
     elif isinstance(value, list):
         children = value
     else:
-        return level - 1
-    return max((_depth(child, level + 1) for child in children), default=level)
+        return 0
+    if limit <= 1:
+        return 1
+    return 1 + max((_depth(child, limit - 1) for child in children), default=0)
 
 
 def _text_or_none(value: Any) -> str | None:

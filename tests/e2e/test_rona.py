@@ -69,12 +69,12 @@ def _wait_for(settings, topic: str, predicate, timeout: float = 60.0):
     raise AssertionError(f"no matching message on {topic} within {timeout:.0f} s")
 
 
-def _wait_for_dead_letter(settings, timeout: float = 30.0) -> dict:
+def _wait_for_dead_letter(settings, count: int = 1, timeout: float = 30.0) -> list:
     deadline = time.time() + timeout
     while time.time() < deadline:
         records = list(read_topics(settings, [catalog.DEAD_LETTER], timeout=2.0))
-        if records:
-            return orjson.loads(records[-1].value())
+        if len(records) >= count:
+            return [orjson.loads(record.value()) for record in records]
         time.sleep(0.3)
     raise AssertionError("nothing reached the dead-letter topic")
 
@@ -134,8 +134,14 @@ def rona_run(tmp_path_factory):
             producer="desktop",
         )
         producer.produce(catalog.AGENT_COMMANDS, key=b"default", value=encode(injected))
+        # Nor may a malformed command make the distributor lose the domain.
+        malformed = {**orjson.loads(encode(injected)), "type": "agent.accept"}
+        malformed.update(subject_id="answering", data={})
+        producer.produce(
+            catalog.AGENT_COMMANDS, key=b"default", value=orjson.dumps(malformed)
+        )
         producer.flush(10)
-        dead = _wait_for_dead_letter(settings)
+        dead = _wait_for_dead_letter(settings, count=2)
         # Release the client while the broker is still up.
         del producer, send_agent
         yield {
@@ -185,9 +191,16 @@ def test_item_assigned_to_answering(rona_run):
 
 
 def test_routing_request_from_desktop_refused(rona_run):
-    assert rona_run["dead"]["processor"] == "distributor"
-    assert "not accepted on workstream.agent.commands" in rona_run["dead"]["error"]
+    errors = [record["error"] for record in rona_run["dead"]]
+    assert rona_run["dead"][0]["processor"] == "distributor"
+    assert "not accepted on workstream.agent.commands" in errors[0]
     assert rona_run["state"]["status"] == "assigned"
+
+
+def test_malformed_command_keeps_domain(rona_run):
+    errors = [record["error"] for record in rona_run["dead"]]
+    assert "ValidationError" in errors[1]
+    assert rona_run["explain"]["state"] == "held by answering"
 
 
 def test_explain_shows_holder_and_rona(rona_run):

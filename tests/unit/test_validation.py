@@ -176,10 +176,11 @@ def test_integer_external_id_becomes_text() -> None:
     assert command.task_id == "servicenow:4711"
 
 
-def test_external_id_whitespace_stripped() -> None:
+def test_external_id_kept_as_sent() -> None:
     command = parse_capture(encode(servicenow(external_id="  INC0001 ")), RULES)
 
-    assert command.external_id == "INC0001"
+    assert command.external_id == "  INC0001 "
+    assert command.task_id == "servicenow:  INC0001 "
 
 
 # Rejections of single fields, which carry the item's identity.
@@ -510,8 +511,7 @@ def test_parse_returns_command_or_rejection(document: dict[str, Any]) -> None:
 
     assert isinstance(command, CaptureCommand)
     assert command.occurred_at.utcoffset() == timedelta(0)
-    assert command.external_id == command.external_id.strip()
-    assert command.external_id
+    assert command.external_id.strip()
 
 
 @settings(max_examples=200, deadline=None)
@@ -519,8 +519,8 @@ def test_parse_returns_command_or_rejection(document: dict[str, Any]) -> None:
 def test_any_external_id_text_accepted(external_id: str) -> None:
     command = parse_capture(encode(servicenow(external_id=external_id)), RULES)
 
-    assert command.external_id == external_id.strip()
-    assert command.task_id == f"servicenow:{external_id.strip()}"
+    assert command.external_id == external_id
+    assert command.task_id == f"servicenow:{external_id}"
 
 
 # Limits that keep derived messages under the broker's maximum size.
@@ -577,3 +577,20 @@ def test_out_of_range_date_rejected(value: str) -> None:
 
     assert caught.value.reason == RejectionReason.INVALID_DATE
     assert caught.value.field == "occurred_at"
+
+
+def test_long_capture_id_rejected() -> None:
+    error = rejection(encode(servicenow(capture_id="c" * 201)))
+
+    assert error.reason == RejectionReason.TOO_LARGE
+    assert error.field == "capture_id"
+
+
+def test_sixteen_levels_accepted() -> None:
+    nested: Any = 1
+    for _ in range(15):
+        nested = {"level": nested}
+
+    command = parse_capture(encode(servicenow(attributes={"deep": nested})), RULES)
+
+    assert "deep" in command.attributes
