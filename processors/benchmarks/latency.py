@@ -1,11 +1,12 @@
 """Capture-to-offer latency through Kafka at rising capture rates.
 
-One stack (embedded broker unless KAFKA_BOOTSTRAP_SERVERS is set, one
-worker) and one employee with every skill and room for every item, so each
-item is offered on arrival. For each rate the benchmark sends captures at
-that pace for a few seconds and measures, per capture, the time from its
-send to the `assignment.offer` record (broker timestamps, wall clock). It
-stops after the first rate the pipeline cannot keep up with.
+The benchmark starts one stack (the embedded broker unless
+KAFKA_BOOTSTRAP_SERVERS is set, and one worker) and logs in one employee
+with every skill and room for every item, so each item is offered on
+arrival. For each rate it sends captures at that pace for a few seconds and
+measures, per capture, the wall time from its send to the broker timestamp
+of its `assignment.offer` record. It stops after the first rate the
+pipeline cannot keep up with.
 """
 
 from __future__ import annotations
