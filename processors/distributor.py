@@ -65,6 +65,7 @@ def register(runtime: Runtime) -> None:
     agent_table = runtime.table("distributor-agents")
     producer = f"{PROCESSOR}/{runtime.producer_name}"
     offer_timeout = timedelta(seconds=runtime.rules.offer_timeout_seconds)
+    fairness = runtime.rules.fairness
     domains: dict[str, Distributor] = {}
     clocks: dict[str, datetime] = {}
     ticks_sent: dict[str, datetime] = {}
@@ -79,7 +80,7 @@ def register(runtime: Runtime) -> None:
                 # One scan of both tables per assignment serves every domain.
                 unloaded["domains"] = _stored_by_domain(item_table, agent_table)
             items, agents = unloaded["domains"].pop(domain, ([], []))
-            distributor = _restore(domain, offer_timeout, items, agents, now)
+            distributor = _restore(domain, offer_timeout, fairness, items, agents, now)
             domains[domain] = distributor
         return distributor
 
@@ -195,7 +196,7 @@ def register(runtime: Runtime) -> None:
         except Exception:
             # The in-memory state may be half changed: reload it from the tables.
             records = _stored_by_domain(item_table, agent_table).get(domain, ([], []))
-            domains[domain] = _restore(domain, offer_timeout, *records, now)
+            domains[domain] = _restore(domain, offer_timeout, fairness, *records, now)
             raise
         # The effects reach the broker before the state is stored, so a crash
         # in between repeats them (same ids) instead of losing them.
@@ -284,9 +285,16 @@ def _stored_by_domain(item_table, agent_table) -> dict[str, tuple[list, list]]:
 
 
 def _restore(
-    domain: str, offer_timeout: timedelta, items: list, agents: list, now: datetime
+    domain: str,
+    offer_timeout: timedelta,
+    fairness: str,
+    items: list,
+    agents: list,
+    now: datetime,
 ) -> Distributor:
-    distributor = Distributor(domain=domain, offer_timeout=offer_timeout)
+    distributor = Distributor(
+        domain=domain, offer_timeout=offer_timeout, fairness=fairness
+    )
     distributor.load(
         [WaitingItem.model_validate(record) for record in items],
         [AgentRecord.model_validate(record) for record in agents],

@@ -125,6 +125,11 @@ class RuleSet(_Model):
     version: int = Field(ge=1)
     name: str = "rules"
     offer_timeout_seconds: float = Field(default=600.0, gt=0)
+    fairness: Literal["longest_idle", "least_handled"] = Field(
+        default="longest_idle",
+        description="Among equally skilled free employees, who gets the item: the "
+        "one idle longest, or the one who finished the fewest items since log in",
+    )
     preferred_agent_wait_percent: float = Field(
         default=20.0,
         ge=0,

@@ -45,6 +45,7 @@ __all__ = ["AgentRecord", "Distributor", "Effect", "WaitingItem"]
 log = logging.getLogger(__name__)
 
 AgentStatus = Literal["logged_out", "ready", "not_ready"]
+Fairness = Literal["longest_idle", "least_handled"]
 EffectKind = Literal["task", "assignment", "agent"]
 
 
@@ -121,6 +122,7 @@ class Distributor:
 
     domain: str
     offer_timeout: timedelta
+    fairness: Fairness = "longest_idle"
     items: dict[str, WaitingItem] = field(default_factory=dict)
     agents: dict[str, AgentRecord] = field(default_factory=dict)
     dirty_items: set[str] = field(default_factory=set)
@@ -188,6 +190,7 @@ class Distributor:
         agent.status = "not_ready"
         agent.reason = NotReadyReason.LOGIN.value
         agent.free_since = now
+        agent.handled = 0
         self.agents[agent_id] = agent
         self._touch_agent(agent_id)
         body = AgentLoggedIn(
@@ -506,15 +509,20 @@ class Distributor:
         return _meets(agent, self.current_target(item))
 
     def _agent_rank(self, agent: AgentRecord, item: WaitingItem) -> tuple:
-        """Best skill match first, then the fewest items in hand, then the
-        employee idle longest."""
+        """Best skill match first, then the fewest items in hand, then by the
+        domain's fairness: the employee idle longest, or the one who finished
+        the fewest items since logging in."""
         score = match_score(self.current_target(item), agent.skills)
-        return (
-            -score,
-            len(agent.in_hand),
-            agent.free_since or datetime.min,
-            agent.agent_id,
-        )
+        idle_since = agent.free_since or datetime.min
+        if self.fairness == "least_handled":
+            return (
+                -score,
+                len(agent.in_hand),
+                agent.handled,
+                idle_since,
+                agent.agent_id,
+            )
+        return (-score, len(agent.in_hand), idle_since, agent.agent_id)
 
     def _offer(
         self, item: WaitingItem, agent: AgentRecord, now: datetime

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -50,8 +51,9 @@ def _check_expressions(rules: RuleSet, path: Path) -> None:
             ) from error
 
 
+@lru_cache(maxsize=1)
 def default_rules() -> RuleSet:
-    """Return the rule set shipped with the project."""
+    """Return the rule set shipped with the project, read once (it is frozen)."""
     source = resources.files("processors") / "rulesets" / "default.yaml"
     with resources.as_file(source) as path:
         return load_rules(path)
