@@ -43,7 +43,7 @@ def task_id_for(source_system: str, external_id: str) -> str:
 class CaptureCommand(BaseModel):
     """A validated capture command.
 
-    Dates are parsed and timezone-aware; `attributes` holds the custom
+    Dates are parsed and timezone-aware. `attributes` contains the custom
     attributes after the source system's field mapping.
     """
 

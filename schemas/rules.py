@@ -28,11 +28,12 @@ class _Model(BaseModel):
 
 
 class SourceMapping(_Model):
-    """How one source system's captures are read.
+    """The reading rules of one source system's captures.
 
-    `fields` maps the source's attribute names to business attribute names;
-    `date_formats` are tried in order after ISO 8601; `statuses` lists the
-    status values the source may send (empty: any status is accepted).
+    `fields` maps the source's attribute names to business attribute names.
+    `date_formats` are tried in order after ISO 8601. `statuses` lists the
+    status values the source may send; when it is empty, any status is
+    accepted.
     """
 
     fields: dict[str, str] = Field(default_factory=dict)
@@ -75,9 +76,9 @@ class SkillSpec(_Model):
 
 
 class TargetSpec(_Model):
-    """Who may work an item: skills (`fallback_skill` replaces a skill whose
-    attribute is missing on the item), a skill expression such as
-    "Sales Processing > 7 and Legacy System Processing > 1", and an agent
+    """The employees who may work an item: skills (`fallback_skill` replaces
+    a skill whose attribute is missing on the item), a skill expression such
+    as "Sales Processing > 7 and Legacy System Processing > 1", and an agent
     group. Every part that is set must hold."""
 
     skills: tuple[SkillSpec, ...] = ()
@@ -104,7 +105,8 @@ class TierSpec(_Model):
 
 
 class Segment(_Model):
-    """What a matching rule (or the default) assigns to an item."""
+    """The department, process, scheme, SLA and targets a matching rule (or
+    the default) assigns to an item."""
 
     department: str
     process: str

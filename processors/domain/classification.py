@@ -58,8 +58,8 @@ def classify(
 def resolve_tiers(
     specs: tuple[TierSpec, ...], attributes: dict[str, Any], sla_seconds: float | None
 ) -> tuple[Tier, ...]:
-    """Turn tier specs into tiers; a share-of-SLA tier of an item without a
-    due date is left out, because it has no SLA to take a share of."""
+    """Turn tier specs into tiers. A share-of-SLA tier of an item without a
+    due date is left out, because the item has no SLA to take a share of."""
     tiers = []
     for spec in specs:
         if spec.after_seconds is not None:

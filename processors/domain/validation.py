@@ -254,7 +254,7 @@ def _try_formats(text: str, formats: tuple[str, ...]) -> datetime | None:
 
 
 def _in_range(parsed: datetime) -> bool:
-    """Whether the date converts to UTC without leaving datetime's range."""
+    """Check that the date converts to UTC without leaving datetime's range."""
     try:
         parsed.astimezone(UTC)
     except (OverflowError, ValueError):
