@@ -10,7 +10,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from topics.settings import BrokerSettings
 
-__all__ = ["read_topics"]
+__all__ = ["consumer_at_end", "read_topics"]
 
 log = logging.getLogger(__name__)
 
@@ -64,3 +64,28 @@ def read_topics(
                 del ends[position]
     finally:
         consumer.close()
+
+
+def consumer_at_end(
+    settings: BrokerSettings, topics: list[str], group_prefix: str
+) -> Consumer:
+    """Create a consumer of `topics` that starts at their current end, so it
+    sees only records produced from now on."""
+    consumer = Consumer(
+        settings.consumer_config(
+            **{
+                "group.id": f"{group_prefix}-{uuid.uuid4().hex}",
+                "enable.auto.commit": False,
+            }
+        )
+    )
+    metadata = consumer.list_topics(timeout=10).topics
+    assignment = []
+    for topic in topics:
+        for partition in metadata[topic].partitions:
+            _, high = consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), timeout=10
+            )
+            assignment.append(TopicPartition(topic, partition, high))
+    consumer.assign(assignment)
+    return consumer

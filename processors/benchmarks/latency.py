@@ -12,19 +12,18 @@ pipeline cannot keep up with.
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer
 
 from processors.benchmarks.pipeline import _creates, _log_in_bench_agent
 from processors.stack import Stack
 from projections.summary import percentile
 from schemas.codec import decode
 from topics import catalog
-from topics.settings import BrokerSettings
+from topics.consume import consumer_at_end
 
 __all__ = ["run_latency_bench"]
 
@@ -41,7 +40,7 @@ def run_latency_bench(as_json: bool) -> int:
     with Stack(workers=1) as stack:
         settings = stack.settings
         producer = Producer(settings.producer_config())
-        watcher = _watch(settings)
+        watcher = consumer_at_end(settings, [catalog.ASSIGNMENTS], "bench-latency")
         _log_in_bench_agent(producer, creates, watcher)
         # Warm up: the first captures also wait for partition assignment.
         _measure(producer, watcher, creates[:WARM_UP], RATES[0])
@@ -135,22 +134,6 @@ def _collect(
                 offered = message.timestamp()[1] / 1000
                 latencies.append(max(0.0, offered - sent))
                 offered_at.append(offered)
-
-
-def _watch(settings: BrokerSettings) -> Consumer:
-    consumer = Consumer(
-        settings.consumer_config(**{"group.id": f"bench-latency-{uuid.uuid4().hex}"})
-    )
-    topic = catalog.ASSIGNMENTS
-    partitions = consumer.list_topics(timeout=10).topics[topic].partitions
-    assignment = []
-    for partition in partitions:
-        _, high = consumer.get_watermark_offsets(
-            TopicPartition(topic, partition), timeout=10
-        )
-        assignment.append(TopicPartition(topic, partition, high))
-    consumer.assign(assignment)
-    return consumer
 
 
 def _round(value: float | None) -> float | None:

@@ -27,6 +27,7 @@ from schemas.agents import LogIn, Ready
 from schemas.codec import decode, encode, make_envelope
 from schemas.routing import Capacity
 from topics import catalog
+from topics.consume import consumer_at_end
 from topics.settings import BrokerSettings
 
 __all__ = ["run_pipeline_bench"]
@@ -116,7 +117,7 @@ def _raw_rate(settings: BrokerSettings, creates: list[SourceCapture]) -> float:
 
 def _pipeline_rate(settings: BrokerSettings, creates: list[SourceCapture]) -> float:
     producer = Producer(settings.producer_config())
-    watcher = _watch_end(settings, catalog.TASK_EVENTS)
+    watcher = consumer_at_end(settings, [catalog.TASK_EVENTS], "bench-pipeline")
     _log_in_bench_agent(producer, creates, watcher)
 
     started = time.time()
@@ -180,18 +181,3 @@ def _log_in_bench_agent(
         producer.produce(catalog.AGENT_COMMANDS, key=b"default", value=encode(envelope))
     producer.flush(10)
     time.sleep(1.0)
-
-
-def _watch_end(settings: BrokerSettings, topic: str) -> Consumer:
-    consumer = Consumer(
-        settings.consumer_config(**{"group.id": f"bench-watch-{uuid.uuid4().hex}"})
-    )
-    partitions = consumer.list_topics(timeout=10).topics[topic].partitions
-    assignment = []
-    for partition in partitions:
-        _, high = consumer.get_watermark_offsets(
-            TopicPartition(topic, partition), timeout=10
-        )
-        assignment.append(TopicPartition(topic, partition, high))
-    consumer.assign(assignment)
-    return consumer

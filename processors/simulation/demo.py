@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import orjson
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
 from processors.clock import ScaledClock
 from processors.domain.rulesets import default_rules
@@ -28,6 +28,7 @@ from processors.stack import Stack
 from projections.summary import Summary
 from schemas.codec import decode
 from topics import catalog
+from topics.consume import consumer_at_end
 from topics.settings import BrokerSettings
 
 __all__ = ["DemoOptions", "DemoRun", "load_captures", "run_demo"]
@@ -146,7 +147,7 @@ class DemoRun:
         self.captures = captures
         self.summary = Summary()
         self.producer = Producer(settings.producer_config())
-        self.consumer = _watching_consumer(settings)
+        self.consumer = consumer_at_end(settings, WATCHED, "workstream-demo")
         self.desks = Desks(profiles, clock, self._send_agent_command)
         self.sent = 0
         self.last_event_wall = time.time()
@@ -269,25 +270,6 @@ class DemoRun:
             line += "\n"
         sys.stderr.write(line)
         sys.stderr.flush()
-
-
-def _watching_consumer(settings: BrokerSettings) -> Consumer:
-    """Create a consumer of the watched topics, starting at their current end."""
-    consumer = Consumer(
-        settings.consumer_config(
-            **{"group.id": "workstream-demo", "enable.auto.commit": False}
-        )
-    )
-    metadata = consumer.list_topics(timeout=10).topics
-    assignment = []
-    for topic in WATCHED:
-        for partition in metadata[topic].partitions:
-            _, high = consumer.get_watermark_offsets(
-                TopicPartition(topic, partition), timeout=10
-            )
-            assignment.append(TopicPartition(topic, partition, high))
-    consumer.assign(assignment)
-    return consumer
 
 
 def _say(options: DemoOptions, text: str) -> None:
