@@ -333,12 +333,7 @@ def _run_history(arguments) -> int:
 
     history = read_history(_settings_or_exit(), arguments.task_id)
     if not history.events:
-        print(
-            f"task {arguments.task_id!r} not found in the event log; task ids are "
-            "SOURCE_SYSTEM:EXTERNAL_ID, for example servicenow:INC0000045",
-            file=sys.stderr,
-        )
-        return 1
+        return _task_not_found(arguments.task_id)
     print_history(history, as_json=arguments.json)
     return 0
 
@@ -358,14 +353,18 @@ def _run_explain(arguments) -> int:
         )
         return 1
     if explanation is None:
-        print(
-            f"task {arguments.task_id!r} not found in the event log; task ids are "
-            "SOURCE_SYSTEM:EXTERNAL_ID",
-            file=sys.stderr,
-        )
-        return 1
+        return _task_not_found(arguments.task_id)
     print_explanation(explanation, as_json=arguments.json)
     return 0
+
+
+def _task_not_found(task_id: str) -> int:
+    print(
+        f"task {task_id!r} not found in the event log; task ids are "
+        "SOURCE_SYSTEM:EXTERNAL_ID, for example servicenow:INC0000045",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _run_status(arguments) -> int:

@@ -6,7 +6,6 @@ the product the way an operator would.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import shutil
@@ -22,10 +21,10 @@ from types import TracebackType
 
 from processors.clock import CLOCK_VARIABLE, Clock, ScaledClock
 from topics.admin import create_topics
-from topics.broker import EmbeddedBroker, free_port
+from topics.broker import EmbeddedBroker, free_port, stop_with_parent
 from topics.settings import BrokerSettings
 
-__all__ = ["Stack", "StackError", "stop_with_parent"]
+__all__ = ["Stack", "StackError"]
 
 log = logging.getLogger(__name__)
 
@@ -34,17 +33,6 @@ class StackError(RuntimeError):
     pass
 
 
-def stop_with_parent() -> None:
-    """Ask Linux to send SIGTERM to this child when its parent dies, so a
-    killed demo or test run leaves no worker behind. Elsewhere it does nothing."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
-
-
-PR_SET_PDEATHSIG = 1
 # Set to keep a run's temporary directory (worker logs, RocksDB state).
 KEEP_RUN_DIR = "WORKSTREAM_KEEP_RUN_DIR"
 

@@ -17,7 +17,7 @@ class SkillRequirement(BaseModel):
 
 
 class Target(BaseModel):
-    """Who may work an item: every part that is set must hold.
+    """The employees who may work an item: every part that is set must hold.
 
     `skills` are minimum levels, `expression` a skill expression such as
     "Sales Processing > 7 and Legacy System Processing > 1", `agent_group`
@@ -50,7 +50,7 @@ class Target(BaseModel):
 
 
 class PriorityScheme(BaseModel):
-    """How an item's priority changes while it waits.
+    """The curve of an item's priority while it waits.
 
     Priority starts at `initial` and changes by `increment` at the end of
     every `interval_seconds`, clamped to [`minimum`, `maximum`]. When

@@ -17,7 +17,13 @@ from confluent_kafka.admin import AdminClient
 
 from topics.settings import BrokerSettings
 
-__all__ = ["BrokerError", "EmbeddedBroker", "broker_binary", "free_port"]
+__all__ = [
+    "BrokerError",
+    "EmbeddedBroker",
+    "broker_binary",
+    "free_port",
+    "stop_with_parent",
+]
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +88,7 @@ class EmbeddedBroker:
             stderr=subprocess.STDOUT,
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
             start_new_session=True,
-            preexec_fn=_stop_with_parent,
+            preexec_fn=stop_with_parent,
         )
         self._wait_until_ready()
         return self.settings
@@ -134,10 +140,15 @@ class EmbeddedBroker:
         self.stop()
 
 
-def _stop_with_parent() -> None:
-    """Have Linux stop the broker when the process that started it dies."""
+def stop_with_parent() -> None:
+    """Ask Linux to send SIGTERM to this child process when its parent dies,
+    so a killed run leaves no broker or worker behind. Elsewhere it does
+    nothing."""
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # 1 is PR_SET_PDEATHSIG
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:
         pass
+
+
+PR_SET_PDEATHSIG = 1

@@ -70,7 +70,7 @@ def consumer_at_end(
     settings: BrokerSettings, topics: list[str], group_prefix: str
 ) -> Consumer:
     """Create a consumer of `topics` that starts at their current end, so it
-    sees only records produced from now on."""
+    reads only records produced from now on."""
     consumer = Consumer(
         settings.consumer_config(
             **{

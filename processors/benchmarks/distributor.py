@@ -18,8 +18,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import orjson
-
+from processors.benchmarks import publish
 from processors.domain.distributor import Distributor
 from processors.domain.rulesets import default_rules
 from projections.summary import percentile
@@ -62,16 +61,12 @@ def run_distributor_bench(
         "waiting_after": len(distributor.backlog),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
-    if as_json:
-        print(orjson.dumps(result).decode())
-    else:
-        print(
-            f"{result['decisions_per_s']} decisions/s, p50 {result['p50_ms']} ms, "
-            f"p99 {result['p99_ms']} ms, {result['bytes_per_item']} bytes per "
-            f"waiting item ({items} items, {agents} agents, {queues} queues)"
-        )
+    text = (
+        f"{result['decisions_per_s']} decisions/s, p50 {result['p50_ms']} ms, "
+        f"p99 {result['p99_ms']} ms, {result['bytes_per_item']} bytes per "
+        f"waiting item ({items} items, {agents} agents, {queues} queues)"
+    )
+    publish(result, RESULTS, as_json, text)
     return 0
 
 

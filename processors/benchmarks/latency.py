@@ -15,10 +15,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
 from confluent_kafka import Consumer, Producer
 
-from processors.benchmarks.pipeline import _creates, _log_in_bench_agent
+from processors.benchmarks import publish
+from processors.benchmarks.pipeline import log_creates, log_in_bench_agent
 from processors.stack import Stack
 from projections.summary import percentile
 from schemas.codec import decode
@@ -35,13 +35,13 @@ WARM_UP = 10
 
 
 def run_latency_bench(as_json: bool) -> int:
-    creates = _creates(int(sum(RATES) * SECONDS_PER_RATE) + WARM_UP)
+    creates = log_creates(int(sum(RATES) * SECONDS_PER_RATE) + WARM_UP)
     steps = []
     with Stack(workers=1) as stack:
         settings = stack.settings
         producer = Producer(settings.producer_config())
         watcher = consumer_at_end(settings, [catalog.ASSIGNMENTS], "bench-latency")
-        _log_in_bench_agent(producer, creates, watcher)
+        log_in_bench_agent(producer, creates, watcher)
         # Warm up: the first captures also wait for partition assignment.
         _measure(producer, watcher, creates[:WARM_UP], RATES[0])
         position = WARM_UP
@@ -62,18 +62,14 @@ def run_latency_bench(as_json: bool) -> int:
         "broker": "embedded" if settings.embedded else settings.bootstrap_servers,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
-    if as_json:
-        print(orjson.dumps(result).decode())
-        return 0
-    for step in steps:
-        print(
-            f"{step['rate']:>4}/s offered {step['offered']}/{step['sent']} "
-            f"p50 {step['p50_ms']} ms p99 {step['p99_ms']} ms "
-            f"achieved {step['achieved_per_s']}/s"
-            + ("" if step["kept_up"] else "  <- saturated")
-        )
+    lines = [
+        f"{step['rate']:>4}/s offered {step['offered']}/{step['sent']} "
+        f"p50 {step['p50_ms']} ms p99 {step['p99_ms']} ms "
+        f"achieved {step['achieved_per_s']}/s"
+        + ("" if step["kept_up"] else "  <- saturated")
+        for step in steps
+    ]
+    publish(result, RESULTS, as_json, "\n".join(lines))
     return 0
 
 

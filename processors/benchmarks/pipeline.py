@@ -16,10 +16,10 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from processors.benchmarks import publish
 from processors.simulation.demo import load_captures
 from processors.sources.capture_traffic import SourceCapture
 from processors.stack import Stack
@@ -30,7 +30,7 @@ from topics import catalog
 from topics.consume import consumer_at_end
 from topics.settings import BrokerSettings
 
-__all__ = ["run_pipeline_bench"]
+__all__ = ["log_creates", "log_in_bench_agent", "run_pipeline_bench"]
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ BENCH_AGENT = "bench-agent"
 
 
 def run_pipeline_bench(count: int, as_json: bool) -> int:
-    creates = _creates(count)
+    creates = log_creates(count)
     with Stack(workers=1) as stack:
         raw_per_s = _raw_rate(stack.settings, creates)
         pipeline_per_s = _pipeline_rate(stack.settings, creates)
@@ -54,20 +54,17 @@ def run_pipeline_bench(count: int, as_json: bool) -> int:
         "one_record_batches": stack.settings.one_record_batches,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
-    if as_json:
-        print(orjson.dumps(result).decode())
-    else:
-        print(
-            f"pipeline {result['pipeline_per_s']} captures/s, raw consume-and-produce "
-            f"{result['raw_per_s']} records/s, ratio {result['ratio']} "
-            f"({result['captures']} captures; written to {RESULTS})"
-        )
+    text = (
+        f"pipeline {result['pipeline_per_s']} captures/s, raw consume-and-produce "
+        f"{result['raw_per_s']} records/s, ratio {result['ratio']} "
+        f"({result['captures']} captures; written to {RESULTS})"
+    )
+    publish(result, RESULTS, as_json, text)
     return 0
 
 
-def _creates(count: int) -> list[SourceCapture]:
+def log_creates(count: int) -> list[SourceCapture]:
+    """Return the first `count` creates of the shipped incident log."""
     creates = []
     for capture in load_captures("servicenow", None, 10 * count):
         if capture.document()["type"] == "create":
@@ -118,7 +115,7 @@ def _raw_rate(settings: BrokerSettings, creates: list[SourceCapture]) -> float:
 def _pipeline_rate(settings: BrokerSettings, creates: list[SourceCapture]) -> float:
     producer = Producer(settings.producer_config())
     watcher = consumer_at_end(settings, [catalog.TASK_EVENTS], "bench-pipeline")
-    _log_in_bench_agent(producer, creates, watcher)
+    log_in_bench_agent(producer, creates, watcher)
 
     started = time.time()
     for capture in creates:
@@ -148,7 +145,7 @@ def _pipeline_rate(settings: BrokerSettings, creates: list[SourceCapture]) -> fl
     return len(offered) / (last - started)
 
 
-def _log_in_bench_agent(
+def log_in_bench_agent(
     producer: Producer, creates: list[SourceCapture], watcher: Consumer
 ) -> None:
     """Log in one employee with every skill and room for every item, so the

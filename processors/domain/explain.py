@@ -8,7 +8,7 @@ from typing import Any
 
 from processors.domain.distributor import AgentRecord, Distributor, WaitingItem
 from processors.domain.priority import next_change_at
-from processors.domain.targets import Comparison, parse_expression
+from processors.domain.targets import comparisons, parse_expression
 from schemas.routing import Target
 
 __all__ = ["explain"]
@@ -43,7 +43,7 @@ def explain(distributor: Distributor, task_id: str, now: datetime) -> dict[str, 
         "due_at": _iso(route.due_at),
         "queued_at": _iso(route.queued_at),
         "offer_expires_at": _iso(item.offer_expires_at),
-        "next_tier": _next_tier(distributor, item),
+        "next_tier": _next_tier(item),
         "ahead_in_queue": _ahead(distributor, item),
     }
     report["employees"] = _employees(distributor, item, target, now)
@@ -56,7 +56,7 @@ def _state(item: WaitingItem) -> str:
     return f"{'held' if item.accepted else 'offered'} by {item.agent_id}"
 
 
-def _next_tier(distributor: Distributor, item: WaitingItem) -> dict | None:
+def _next_tier(item: WaitingItem) -> dict | None:
     if item.tier >= len(item.route.tiers):
         return None
     upcoming = item.route.tiers[item.tier]
@@ -133,7 +133,7 @@ def _skill_gaps(agent: AgentRecord, target: Target) -> list[str]:
     if target.expression is not None:
         node = parse_expression(target.expression)
         if not node.holds(agent.skills):
-            failing = [c for c in _comparisons(node) if not c.holds(agent.skills)]
+            failing = [c for c in comparisons(node) if not c.holds(agent.skills)]
             details = ", ".join(
                 f"{c.skill} is {agent.skills.get(c.skill, 0)}, needs {c.op} {c.level}"
                 for c in failing
@@ -145,12 +145,6 @@ def _skill_gaps(agent: AgentRecord, target: Target) -> list[str]:
             + "; ".join(m.key for m in target.any_of)
         )
     return gaps
-
-
-def _comparisons(node) -> list[Comparison]:
-    if isinstance(node, Comparison):
-        return [node]
-    return _comparisons(node.left) + _comparisons(node.right)
 
 
 def _skill_blocked(reasons: list[str]) -> bool:

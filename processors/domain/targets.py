@@ -22,6 +22,7 @@ from schemas.routing import Target
 __all__ = [
     "Comparison",
     "ExpressionError",
+    "comparisons",
     "match_score",
     "parse_expression",
     "qualifies",
@@ -89,7 +90,8 @@ def parse_expression(text: str):
 
 def skills_named(text: str) -> list[str]:
     """Return the skill names an expression compares, in order of appearance."""
-    return list(dict.fromkeys(_comparisons(parse_expression(text))))
+    names = [comparison.skill for comparison in comparisons(parse_expression(text))]
+    return list(dict.fromkeys(names))
 
 
 def qualifies(
@@ -125,10 +127,11 @@ def match_score(target: Target, skills: dict[str, int]) -> int:
     return score
 
 
-def _comparisons(node) -> list[str]:
+def comparisons(node) -> list[Comparison]:
+    """Return the comparisons of a parsed expression, left to right."""
     if isinstance(node, Comparison):
-        return [node.skill]
-    return _comparisons(node.left) + _comparisons(node.right)
+        return [node]
+    return comparisons(node.left) + comparisons(node.right)
 
 
 def _tokens(text: str) -> list[str]:

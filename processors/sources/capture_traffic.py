@@ -68,7 +68,7 @@ class TrafficProfile:
 
     `demand` counts creates per skill the item targets, `skills` names every
     skill any capture targets (updates may move an item to another skill), and
-    `handling_seconds` holds the observed times from capture to resolution,
+    `handling_seconds` contains the observed times from capture to resolution,
     unfiltered. An item without the skill attribute counts as FALLBACK_SKILL.
     """
 
