@@ -43,6 +43,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [_positive_int(part) for part in text.split(",")]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated whole numbers such as 10000,100000, got {text!r}"
+        ) from error
+    return sorted(sizes)
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -201,9 +211,10 @@ def _parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="run a benchmark and print its figures")
     bench.add_argument(
         "name",
-        choices=["pipeline", "distributor", "latency"],
+        choices=["pipeline", "distributor", "growth", "latency"],
         help="pipeline: captures per second through Kafka against the broker's "
         "raw rate; distributor: routing decisions per second of the core alone; "
+        "growth: the distributor benchmark at several backlog sizes; "
         "latency: capture-to-offer latency at rising capture rates",
     )
     bench.add_argument(
@@ -211,6 +222,12 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=100_000,
         help="distributor: waiting items",
+    )
+    bench.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=[10_000, 100_000, 1_000_000],
+        help="growth: comma-separated backlog sizes (default: 10000,100000,1000000)",
     )
     bench.add_argument(
         "--agents", type=_positive_int, default=10_000, help="distributor: agents"
@@ -409,16 +426,16 @@ def _run_bench(arguments) -> int:
         from processors.benchmarks.latency import run_latency_bench
 
         return run_latency_bench(arguments.json)
-    if arguments.name == "distributor":
-        from processors.benchmarks.distributor import run_distributor_bench
-
-        return run_distributor_bench(
-            arguments.items,
-            arguments.agents,
-            arguments.queues,
-            arguments.decisions,
-            arguments.json,
+    if arguments.name in ("distributor", "growth"):
+        from processors.benchmarks.distributor import (
+            run_distributor_bench,
+            run_growth_bench,
         )
+
+        shape = (arguments.agents, arguments.queues, arguments.decisions)
+        if arguments.name == "growth":
+            return run_growth_bench(arguments.sizes, *shape, arguments.json)
+        return run_distributor_bench(arguments.items, *shape, arguments.json)
     from processors.benchmarks.pipeline import run_pipeline_bench
 
     return run_pipeline_bench(arguments.captures, arguments.json)

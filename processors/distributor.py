@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import orjson
 
 from processors.app import Runtime
-from processors.domain.distributor import (
-    AgentRecord,
-    Distributor,
-    Effect,
-    WaitingItem,
-)
+from processors.domain.distributor import Distributor, Effect, distributor_for
 from processors.domain.explain import explain
+from processors.domain.records import AgentRecord, WaitingItem
 from processors.envelopes import dead_letter
 from processors.metrics import AGENTS, DECISIONS, PROCESSING_SECONDS, WAITING_ITEMS
 from schemas.agents import (
@@ -37,6 +33,7 @@ from schemas.capture import MAX_CAPTURE_BYTES, MAX_ID_CHARS
 from schemas.codec import decode, encode, make_envelope, payload
 from schemas.distribution import DISTRIBUTION_REQUESTS, RouteTask, Tick, WithdrawTask
 from schemas.envelope import Envelope, derived_event_id
+from schemas.rules import RuleSet
 from topics import catalog
 
 __all__ = ["register"]
@@ -64,8 +61,6 @@ def register(runtime: Runtime) -> None:
     item_table = runtime.table("distributor-items")
     agent_table = runtime.table("distributor-agents")
     producer = f"{PROCESSOR}/{runtime.producer_name}"
-    offer_timeout = timedelta(seconds=runtime.rules.offer_timeout_seconds)
-    fairness = runtime.rules.fairness
     domains: dict[str, Distributor] = {}
     clocks: dict[str, datetime] = {}
     ticks_sent: dict[str, datetime] = {}
@@ -80,7 +75,7 @@ def register(runtime: Runtime) -> None:
                 # One scan of both tables per assignment serves every domain.
                 unloaded["domains"] = _stored_by_domain(item_table, agent_table)
             items, agents = unloaded["domains"].pop(domain, ([], []))
-            distributor = _restore(domain, offer_timeout, fairness, items, agents, now)
+            distributor = _restore(domain, runtime.rules, items, agents, now)
             domains[domain] = distributor
         return distributor
 
@@ -196,7 +191,7 @@ def register(runtime: Runtime) -> None:
         except Exception:
             # The in-memory state may be half changed: reload it from the tables.
             records = _stored_by_domain(item_table, agent_table).get(domain, ([], []))
-            domains[domain] = _restore(domain, offer_timeout, fairness, *records, now)
+            domains[domain] = _restore(domain, runtime.rules, *records, now)
             raise
         # The effects reach the broker before the state is stored, so a crash
         # in between repeats them (same ids) instead of losing them.
@@ -269,7 +264,7 @@ def register(runtime: Runtime) -> None:
 
 
 def _stored(domain: str, record: WaitingItem | AgentRecord) -> bytes:
-    return orjson.dumps({"domain": domain, "record": record.model_dump(mode="json")})
+    return orjson.dumps({"domain": domain, "record": record.to_record()})
 
 
 def _stored_by_domain(item_table, agent_table) -> dict[str, tuple[list, list]]:
@@ -285,19 +280,12 @@ def _stored_by_domain(item_table, agent_table) -> dict[str, tuple[list, list]]:
 
 
 def _restore(
-    domain: str,
-    offer_timeout: timedelta,
-    fairness: str,
-    items: list,
-    agents: list,
-    now: datetime,
+    domain: str, rules: RuleSet, items: list, agents: list, now: datetime
 ) -> Distributor:
-    distributor = Distributor(
-        domain=domain, offer_timeout=offer_timeout, fairness=fairness
-    )
+    distributor = distributor_for(domain, rules)
     distributor.load(
-        [WaitingItem.model_validate(record) for record in items],
-        [AgentRecord.model_validate(record) for record in agents],
+        [WaitingItem.from_record(record, distributor.intern) for record in items],
+        [AgentRecord.from_record(record) for record in agents],
         now,
     )
     log.info(

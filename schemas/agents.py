@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.routing import Capacity
+from schemas.routing import Capacity, Media
 
 __all__ = [
     "AGENT_COMMANDS",
@@ -47,6 +47,10 @@ class LogIn(_Message):
     )
     groups: tuple[str, ...] = Field(default=(), description="Agent groups")
     capacity: Capacity = Capacity()
+    auto_answer: tuple[Media, ...] = Field(
+        default=(),
+        description="Media whose offers this employee accepts at once, unasked",
+    )
 
 
 class Ready(_Message):
@@ -80,6 +84,7 @@ class AgentLoggedIn(_Message):
     skills: dict[str, int]
     groups: tuple[str, ...] = ()
     capacity: Capacity
+    auto_answer: tuple[Media, ...] = ()
 
 
 class AgentReady(_Message):

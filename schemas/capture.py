@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.routing import Media
+
 __all__ = [
     "CAPTURE_TYPES",
     "MAX_ATTRIBUTE_DEPTH",
@@ -31,8 +33,6 @@ MAX_ORIGINAL_CHARS = 64 * 1024
 MAX_ATTRIBUTE_DEPTH = 16
 # Ids (external id, capture id, source system, agent ids) and message keys.
 MAX_ID_CHARS = 200
-
-Media = Literal["workitem", "voice", "chat", "email"]
 
 
 def task_id_for(source_system: str, external_id: str) -> str:

@@ -10,20 +10,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from schemas.routing import PriorityScheme, Target, Tier
 
 __all__ = [
+    "ASSIGNMENT_MESSAGES",
     "DISTRIBUTION_DECISIONS",
     "DISTRIBUTION_REQUESTS",
-    "ASSIGNMENT_MESSAGES",
+    "DecisionAccepted",
+    "DecisionMarkedDone",
+    "DecisionOfferTimedOut",
+    "DecisionOffered",
+    "DecisionPriorityChanged",
+    "DecisionRejected",
+    "DecisionWidened",
     "OfferMade",
     "OfferWithdrawn",
     "RouteTask",
     "Tick",
     "WithdrawTask",
-    "DecisionAccepted",
-    "DecisionMarkedDone",
-    "DecisionOfferTimedOut",
-    "DecisionOffered",
-    "DecisionRejected",
-    "DecisionWidened",
 ]
 
 
@@ -90,6 +91,14 @@ class DecisionWidened(_Message):
     queue: str
 
 
+class DecisionPriorityChanged(_Message):
+    """The item's priority stepped along its curve while it waited."""
+
+    priority: int
+    previous: int
+    changed_at: datetime = Field(description="The moment of the step on the curve")
+
+
 class OfferMade(_Message):
     """An offer sent to one agent desktop."""
 
@@ -99,6 +108,10 @@ class OfferMade(_Message):
     priority: int
     expires_at: datetime
     summary: dict[str, Any] = Field(default_factory=dict)
+    auto_answered: bool = Field(
+        default=False,
+        description="Accepted for the employee at once: no answer is expected",
+    )
 
 
 class OfferWithdrawn(_Message):
@@ -120,6 +133,7 @@ DISTRIBUTION_DECISIONS: dict[str, type[BaseModel]] = {
     "distribution.offer_timed_out": DecisionOfferTimedOut,
     "distribution.marked_done": DecisionMarkedDone,
     "distribution.widened": DecisionWidened,
+    "distribution.priority_changed": DecisionPriorityChanged,
 }
 
 ASSIGNMENT_MESSAGES: dict[str, type[BaseModel]] = {

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Capacity", "PriorityScheme", "SkillRequirement", "Target", "Tier"]
+__all__ = ["MEDIA", "Capacity", "PriorityScheme", "SkillRequirement", "Target", "Tier"]
+
+
+MEDIA = ("workitem", "voice", "chat", "email")
+Media = Literal["workitem", "voice", "chat", "email"]
 
 
 class SkillRequirement(BaseModel):
@@ -81,7 +88,12 @@ class PriorityScheme(BaseModel):
 
 
 class Capacity(BaseModel):
-    """How many items of each media an employee may hold at once."""
+    """How many items of each media an employee may hold at once.
+
+    `total` caps the items held across all media. `while_holding` blocks
+    media while the employee holds another: {"voice": ["workitem"]} means no
+    work item is offered during a call. Offered items count as held.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -89,9 +101,45 @@ class Capacity(BaseModel):
     voice: int = Field(default=1, ge=0)
     chat: int = Field(default=3, ge=0)
     email: int = Field(default=1, ge=0)
+    total: int | None = Field(default=None, ge=0)
+    while_holding: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_media(self) -> Capacity:
+        for held, blocked in self.while_holding.items():
+            unknown = sorted({held, *blocked} - set(MEDIA))
+            if unknown:
+                raise ValueError(
+                    f"capacity rule while holding {held!r} names unknown media "
+                    f"{unknown}; known media: {list(MEDIA)}"
+                )
+        return self
+
+    def __hash__(self) -> int:
+        return hash((self.workitem, self.voice, self.chat, self.email, self.total))
 
     def for_media(self, media: str) -> int:
         return int(getattr(self, media))
+
+    def has_room(self, media: str, held: Iterable[str]) -> bool:
+        """Check whether one more item of `media` fits beside the `held` media."""
+        return self.rooms(held)[media]
+
+    def rooms(self, held: Iterable[str]) -> dict[str, bool]:
+        """Return, per media, whether one more item of it fits beside `held`."""
+        if self.total is None and not self.while_holding:
+            held = list(held)
+            return {media: held.count(media) < getattr(self, media) for media in MEDIA}
+        counts: dict[str, int] = {}
+        for media in held:
+            counts[media] = counts.get(media, 0) + 1
+        if self.total is not None and sum(counts.values()) >= self.total:
+            return dict.fromkeys(MEDIA, False)
+        blocked = {b for h in counts for b in self.while_holding.get(h, ())}
+        return {
+            media: media not in blocked and counts.get(media, 0) < getattr(self, media)
+            for media in MEDIA
+        }
 
 
 class Tier(BaseModel):

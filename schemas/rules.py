@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.routing import PriorityScheme
+from schemas.routing import Media, PriorityScheme
 
 __all__ = [
     "ClassificationRule",
@@ -143,6 +144,15 @@ class RuleSet(_Model):
         ge=0,
         description="Wait for the preferred employee of an item without a due date",
     )
+    auto_answer_media: tuple[Media, ...] = Field(
+        default=(),
+        description="Media whose offers every employee accepts at once, unasked",
+    )
+    business_day_timezone: str = Field(
+        default="UTC",
+        description="Time zone of the business day over which least_handled "
+        "counts each employee's finished items",
+    )
     sources: dict[str, SourceMapping] = Field(default_factory=dict)
     schemes: dict[str, PriorityScheme]
     rules: tuple[ClassificationRule, ...] = ()
@@ -150,6 +160,13 @@ class RuleSet(_Model):
 
     @model_validator(mode="after")
     def _check_references(self) -> RuleSet:
+        try:
+            ZoneInfo(self.business_day_timezone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(
+                f"business_day_timezone {self.business_day_timezone!r} is not a "
+                "known IANA time zone, such as 'Europe/Berlin'"
+            ) from error
         for name, scheme in self.schemes.items():
             if scheme.name != name:
                 raise ValueError(

@@ -66,8 +66,13 @@ class TaskClassified(_Event):
 
 
 class TaskPrioritised(_Event):
+    """The item's priority: set when it is queued, then each step of its curve."""
+
     priority: int
     scheme: str
+    changed_at: datetime | None = Field(
+        default=None, description="The moment of a step on the curve"
+    )
 
 
 class TaskQueued(_Event):

@@ -11,13 +11,15 @@ from __future__ import annotations
 import heapq
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from processors.domain.backlog import Backlog
 from processors.domain.priority import priority_at
+from processors.domain.records import AgentRecord, Interner, WaitingItem
 from processors.domain.targets import match_score, qualifies
 from schemas.agents import (
     AgentLoggedIn,
@@ -32,19 +34,20 @@ from schemas.distribution import (
     DecisionMarkedDone,
     DecisionOffered,
     DecisionOfferTimedOut,
+    DecisionPriorityChanged,
     DecisionRejected,
     DecisionWidened,
     OfferMade,
     OfferWithdrawn,
     RouteTask,
 )
-from schemas.routing import Capacity, Target
+from schemas.routing import Target
+from schemas.rules import RuleSet
 
-__all__ = ["AgentRecord", "Distributor", "Effect", "WaitingItem"]
+__all__ = ["AgentRecord", "Distributor", "Effect", "WaitingItem", "distributor_for"]
 
 log = logging.getLogger(__name__)
 
-AgentStatus = Literal["logged_out", "ready", "not_ready"]
 Fairness = Literal["longest_idle", "least_handled"]
 EffectKind = Literal["task", "assignment", "agent"]
 
@@ -59,63 +62,6 @@ class Effect:
     body: BaseModel
 
 
-class WaitingItem(BaseModel):
-    """A task in the routing domain, waiting, offered or in an employee's hands."""
-
-    model_config = ConfigDict(validate_assignment=False)
-
-    route: RouteTask
-    offer_id: str | None = None
-    agent_id: str | None = None
-    accepted: bool = False
-    offer_expires_at: datetime | None = None
-    offers_made: int = 0
-    rejected_by: str | None = Field(
-        default=None, description="Employee who last rejected or let the offer ring"
-    )
-    rejected_until: datetime | None = Field(
-        default=None, description="Until then the item is not offered to rejected_by"
-    )
-    tier: int = Field(default=0, description="0 for the primary target")
-    widen_at: datetime | None = Field(
-        default=None, description="When the item moves to its next tier"
-    )
-
-    @property
-    def task_id(self) -> str:
-        return self.route.task_id
-
-    @property
-    def waiting(self) -> bool:
-        return self.agent_id is None
-
-
-class AgentRecord(BaseModel):
-    agent_id: str
-    name: str | None = None
-    status: AgentStatus = "logged_out"
-    reason: str | None = None
-    skills: dict[str, int] = Field(default_factory=dict)
-    groups: tuple[str, ...] = ()
-    capacity: Capacity = Capacity()
-    in_hand: dict[str, str] = Field(
-        default_factory=dict, description="Task id to media of offered or held items"
-    )
-    free_since: datetime | None = None
-    handled: int = 0
-
-    def load(self, media: str) -> int:
-        return sum(1 for held in self.in_hand.values() if held == media)
-
-    def has_room(self, media: str) -> bool:
-        return self.load(media) < self.capacity.for_media(media)
-
-    def has_any_room(self) -> bool:
-        return any(
-            self.has_room(media) for media in ("workitem", "voice", "chat", "email")
-        )
-
-
 @dataclass
 class Distributor:
     """Routing state of one domain, changed only through its methods."""
@@ -123,6 +69,10 @@ class Distributor:
     domain: str
     offer_timeout: timedelta
     fairness: Fairness = "longest_idle"
+    # Media whose offers every employee of the domain accepts at once.
+    auto_answer_media: frozenset[str] = frozenset()
+    # Time zone of the business day over which least_handled counts work.
+    day_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     items: dict[str, WaitingItem] = field(default_factory=dict)
     agents: dict[str, AgentRecord] = field(default_factory=dict)
     dirty_items: set[str] = field(default_factory=set)
@@ -133,7 +83,10 @@ class Distributor:
     deadlines: list[tuple[datetime, int, str]] = field(default_factory=list)
     _deadline_sequence: int = 0
     queue_free: dict[str, set[str]] = field(default_factory=dict)
-    _skill_queues: dict[frozenset, list[str]] = field(default_factory=dict)
+    # Queues with at least one free employee who qualifies and has room.
+    open_queues: set[str] = field(default_factory=set)
+    _skill_queues: dict[str, list[str]] = field(default_factory=dict)
+    intern: Interner = field(default_factory=Interner)
 
     def load(
         self, items: list[WaitingItem], agents: list[AgentRecord], now: datetime
@@ -154,11 +107,10 @@ class Distributor:
     def route(self, request: RouteTask, now: datetime) -> list[Effect]:
         item = self.items.get(request.task_id)
         if item is None:
-            item = WaitingItem(route=request)
-            self.items[request.task_id] = item
+            item = WaitingItem.from_route(request, self.intern)
+            self.items[item.task_id] = item
         else:
-            item.route = request
-            item.tier = min(item.tier, len(request.tiers))
+            item.take_route(request, self.intern)
         self._index(item, now)
         self._touch_item(request.task_id)
         return self.dispatch(now)
@@ -182,15 +134,16 @@ class Distributor:
     def log_in(self, agent_id: str, command: LogIn, now: datetime) -> list[Effect]:
         agent = self.agents.get(agent_id) or AgentRecord(agent_id=agent_id)
         for queue in self._skill_queues_of(agent):
-            self.queue_free[queue].discard(agent_id)
+            self._close(queue, agent_id)
+        self._skill_queues.pop(agent_id, None)
         agent.name = command.name
         agent.skills = dict(command.skills)
         agent.groups = tuple(command.groups)
         agent.capacity = command.capacity
+        agent.auto_answer = tuple(command.auto_answer)
         agent.status = "not_ready"
         agent.reason = NotReadyReason.LOGIN.value
         agent.free_since = now
-        agent.handled = 0
         self.agents[agent_id] = agent
         self._touch_agent(agent_id)
         body = AgentLoggedIn(
@@ -198,6 +151,7 @@ class Distributor:
             skills=agent.skills,
             groups=agent.groups,
             capacity=agent.capacity,
+            auto_answer=agent.auto_answer,
         )
         return [Effect("agent", agent_id, "agent.logged_in", body)]
 
@@ -312,14 +266,14 @@ class Distributor:
         del self.items[task_id]
         self.backlog.remove(task_id)
         self._touch_item(task_id)
+        agent.count_handled(self._day(now))
         self._release(agent, task_id, now)
-        agent.handled += 1
         effects = [
             Effect(
                 "task",
                 task_id,
                 "distribution.marked_done",
-                DecisionMarkedDone(agent_id=agent_id),
+                DecisionMarkedDone.model_construct(agent_id=agent_id),
             )
         ]
         return effects + self.dispatch(now)
@@ -351,7 +305,7 @@ class Distributor:
 
     def _widen(self, item: WaitingItem, now: datetime) -> list[Effect]:
         """Move an item past every tier whose wait has passed."""
-        tiers = item.route.tiers
+        tiers = item.tiers
         while item.tier < len(tiers) and self._tier_starts(item, item.tier) <= now:
             item.tier += 1
         self._index(item, now)
@@ -361,15 +315,22 @@ class Distributor:
         return [Effect("task", item.task_id, "distribution.widened", body)]
 
     def next_deadline(self) -> datetime | None:
-        """Return the earliest offer expiry, end of a rejection window or tier
-        widening; entries made stale by later changes are dropped on the way."""
+        """Return the earliest offer expiry, end of a rejection window, tier
+        widening or priority step; entries made stale by later changes are
+        dropped on the way."""
+        moment = None
         while self.deadlines:
             moment, _, task_id = self.deadlines[0]
             item = self.items.get(task_id)
             if item is not None and moment in _deadlines_of(item):
-                return moment
+                break
             heapq.heappop(self.deadlines)
-        return None
+            moment = None
+        step = self.backlog.next_change()
+        if step is not None:
+            stepped = datetime.fromtimestamp(step, UTC)
+            moment = stepped if moment is None else min(moment, stepped)
+        return moment
 
     def _schedule(self, item: WaitingItem) -> None:
         for moment in _deadlines_of(item):
@@ -381,20 +342,17 @@ class Distributor:
         """Return who may take the item now: its primary target widened by
         every tier it has reached."""
         if item.tier == 0:
-            return item.route.target
-        reached = (
-            item.route.target,
-            *(t.target for t in item.route.tiers[: item.tier]),
-        )
-        return Target(any_of=reached)
+            return item.target
+        reached = (item.target, *(t.target for t in item.tiers[: item.tier]))
+        return self.intern(Target(any_of=reached))
 
     def _tier_starts(self, item: WaitingItem, index: int) -> datetime:
         """Return when the item reaches tier `index + 1`."""
-        seconds = item.route.tiers[index].after_seconds
-        return item.route.queued_at + timedelta(seconds=seconds)
+        seconds = item.tiers[index].after_seconds
+        return item.queued_at + timedelta(seconds=seconds)
 
     def _queue_name(self, item: WaitingItem) -> str:
-        return f"{self.current_target(item).key}|{item.route.media}"
+        return f"{self.current_target(item).key}|{item.media}"
 
     # Matching.
 
@@ -406,12 +364,10 @@ class Distributor:
         so the cost depends on the number of queues and free employees, not
         on the size of the backlog.
         """
-        self.backlog.advance(now.timestamp())
-        effects: list[Effect] = []
+        effects = self.advance(now)
         held_back: list[WaitingItem] = []
         while True:
-            queues = [queue for queue, agents in self.queue_free.items() if agents]
-            waiting = self.backlog.best(queues)
+            waiting = self.backlog.best(self.open_queues)
             if waiting is None:
                 break
             item = self.items[waiting.task_id]
@@ -425,24 +381,40 @@ class Distributor:
                 self.backlog.remove(item.task_id)
                 held_back.append(item)
                 continue
-            agent = min(eligible, key=lambda a: self._agent_rank(a, item))
+            day = self._day(now) if self.fairness == "least_handled" else None
+            agent = min(eligible, key=lambda a: self._agent_rank(a, item, day))
             effects += self._offer(item, agent, now)
         for item in held_back:
             self._index(item, now)
         return effects
 
+    def advance(self, now: datetime) -> list[Effect]:
+        """Re-rank the items whose priority stepped by `now`, one event a step.
+        Every decision does this first, so callers need it only to let time
+        pass on its own."""
+        effects = []
+        for step in self.backlog.advance(now.timestamp()):
+            body = DecisionPriorityChanged.model_construct(
+                priority=step.priority,
+                previous=step.previous,
+                changed_at=datetime.fromtimestamp(step.moment, UTC),
+            )
+            effects.append(
+                Effect("task", step.task_id, "distribution.priority_changed", body)
+            )
+        return effects
+
     def _skill_queues_of(self, agent: AgentRecord) -> list[str]:
-        """Return the queues whose target the agent's skills meet, cached by
-        skill set until a new queue appears."""
-        signature = _signature(agent)
-        queues = self._skill_queues.get(signature)
+        """Return the queues whose target the agent meets, cached per agent
+        until it logs in again or a new queue appears."""
+        queues = self._skill_queues.get(agent.agent_id)
         if queues is None:
             queues = [
                 queue
                 for queue, (target, _) in self.queue_targets.items()
                 if _meets(agent, target)
             ]
-            self._skill_queues[signature] = queues
+            self._skill_queues[agent.agent_id] = queues
         return queues
 
     def _add_queue(self, queue: str, target: Target, media: str) -> None:
@@ -454,46 +426,46 @@ class Distributor:
             for agent in self.free_agents.values()
             if _meets(agent, target) and agent.has_room(media)
         }
+        if self.queue_free[queue]:
+            self.open_queues.add(queue)
 
     def _index(self, item: WaitingItem, now: datetime) -> None:
         """Keep the backlog index in step with the item: in it while waiting."""
         if not item.waiting:
             self.backlog.remove(item.task_id)
             return
-        route = item.route
         target = self.current_target(item)
-        queue = f"{target.key}|{route.media}"
+        queue = f"{target.key}|{item.media}"
         if queue not in self.queue_targets:
-            self._add_queue(queue, target, route.media)
-        tiers = route.tiers
+            self._add_queue(queue, target, item.media)
+        tiers = item.tiers
         item.widen_at = (
             self._tier_starts(item, item.tier) if item.tier < len(tiers) else None
         )
-        self._schedule(item)
-        due = None if route.due_at is None else route.due_at.timestamp()
+        if _deadlines_of(item):
+            self._schedule(item)
         self.backlog.add(
             item.task_id,
             queue,
-            route.scheme,
-            route.priority_start_at.timestamp(),
-            due,
-            route.queued_at.timestamp(),
-            route.initial_priority,
+            item.scheme,
+            item.start,
+            item.due,
+            item.queued,
+            item.initial_priority,
             now.timestamp(),
         )
 
     def order_key(self, item: WaitingItem, now: datetime) -> tuple:
         """Sort key of waiting items: highest priority, then longest in routing."""
-        return (-self.priority(item, now), item.route.queued_at, item.task_id)
+        return (-self.priority(item, now), item.queued_at, item.task_id)
 
     def priority(self, item: WaitingItem, now: datetime) -> int:
-        route = item.route
         return priority_at(
-            route.scheme,
-            route.priority_start_at,
-            route.due_at,
+            item.scheme,
+            item.priority_start_at,
+            item.due_at,
             now,
-            route.initial_priority,
+            item.initial_priority,
         )
 
     def can_take(
@@ -501,61 +473,84 @@ class Distributor:
     ) -> bool:
         """Check whether `agent` may be offered `item`. Without `now`, a recent
         rejection by the agent still excludes it."""
-        if not agent.has_room(item.route.media):
+        if not agent.has_room(item.media):
             return False
         if item.rejected_by == agent.agent_id and item.rejected_until is not None:
             if now is None or now < item.rejected_until:
                 return False
         return _meets(agent, self.current_target(item))
 
-    def _agent_rank(self, agent: AgentRecord, item: WaitingItem) -> tuple:
+    def _agent_rank(
+        self, agent: AgentRecord, item: WaitingItem, day: date | None
+    ) -> tuple:
         """Best skill match first, then the fewest items in hand, then by the
         domain's fairness: the employee idle longest, or the one who finished
-        the fewest items since logging in."""
+        the fewest items on the current business day."""
         score = match_score(self.current_target(item), agent.skills)
-        idle_since = agent.free_since or datetime.min
+        idle_since = agent.free_since or datetime.min.replace(tzinfo=UTC)
         if self.fairness == "least_handled":
             return (
                 -score,
                 len(agent.in_hand),
-                agent.handled,
+                agent.handled_on_day(day),
                 idle_since,
                 agent.agent_id,
             )
         return (-score, len(agent.in_hand), idle_since, agent.agent_id)
 
+    def _day(self, now: datetime) -> date:
+        return now.astimezone(self.day_zone).date()
+
     def _offer(
         self, item: WaitingItem, agent: AgentRecord, now: datetime
     ) -> list[Effect]:
+        """Offer the item to the employee, or hand it over at once when the
+        employee answers its media automatically."""
         item.offers_made += 1
         # Unique across withdrawals: a restarted task is queued at a new time.
-        queued_ms = int(item.route.queued_at.timestamp() * 1000)
+        queued_ms = int(item.queued * 1000)
+        waiting = self.backlog.get(item.task_id)
+        priority = self.priority(item, now) if waiting is None else waiting.priority
         item.offer_id = f"{item.task_id}#{queued_ms}-{item.offers_made}"
         item.agent_id = agent.agent_id
-        item.accepted = False
-        item.offer_expires_at = now + self.offer_timeout
-        self._schedule(item)
+        automatic = item.media in self.auto_answer_media or item.media in (
+            agent.auto_answer
+        )
+        item.accepted = automatic
+        expires_at = now + self.offer_timeout
+        item.offer_expires_at = None if automatic else expires_at
+        if not automatic:
+            self._schedule(item)
         self.backlog.remove(item.task_id)
-        agent.in_hand[item.task_id] = item.route.media
+        agent.in_hand[item.task_id] = item.media
         self._touch_item(item.task_id)
         self._touch_agent(agent.agent_id)
-        decision = DecisionOffered(
+        decision = DecisionOffered.model_construct(
             agent_id=agent.agent_id,
             offer_id=item.offer_id,
-            expires_at=item.offer_expires_at,
+            expires_at=now if automatic else expires_at,
         )
-        offer = OfferMade(
+        offer = OfferMade.model_construct(
             task_id=item.task_id,
             offer_id=item.offer_id,
-            media=item.route.media,
-            priority=self.priority(item, now),
-            expires_at=item.offer_expires_at,
-            summary=item.route.summary,
+            media=item.media,
+            priority=priority,
+            expires_at=now if automatic else expires_at,
+            summary=item.summary or {},
+            auto_answered=automatic,
         )
-        return [
+        effects = [
             Effect("task", item.task_id, "distribution.offered", decision),
             Effect("assignment", agent.agent_id, "assignment.offer", offer),
         ]
+        if automatic:
+            accepted = DecisionAccepted.model_construct(
+                agent_id=agent.agent_id, offer_id=item.offer_id
+            )
+            effects.append(
+                Effect("task", item.task_id, "distribution.accepted", accepted)
+            )
+        return effects
 
     def _time_out(self, item: WaitingItem, now: datetime) -> list[Effect]:
         agent = self.agents[item.agent_id]
@@ -620,21 +615,30 @@ class Distributor:
         self.dirty_items.add(task_id)
 
     def _touch_agent(self, agent_id: str) -> None:
-        """Mark an agent changed, keeping the set of free agents current."""
+        """Mark an agent changed, keeping the free agents and open queues current."""
         self.dirty_agents.add(agent_id)
         agent = self.agents.get(agent_id)
         if agent is None:
             return
         ready = agent.status == "ready"
-        if ready and agent.has_any_room():
+        rooms = agent.rooms()
+        if ready and any(rooms.values()):
             self.free_agents[agent_id] = agent
         else:
             self.free_agents.pop(agent_id, None)
         for queue in self._skill_queues_of(agent):
-            if ready and agent.has_room(self.queue_targets[queue][1]):
+            if ready and rooms[self.queue_targets[queue][1]]:
                 self.queue_free[queue].add(agent_id)
+                self.open_queues.add(queue)
             else:
-                self.queue_free[queue].discard(agent_id)
+                self._close(queue, agent_id)
+
+    def _close(self, queue: str, agent_id: str) -> None:
+        """Take an employee off a queue's free list."""
+        free = self.queue_free[queue]
+        free.discard(agent_id)
+        if not free:
+            self.open_queues.discard(queue)
 
 
 def _deadlines_of(item: WaitingItem) -> tuple[datetime, ...]:
@@ -647,7 +651,12 @@ def _meets(agent: AgentRecord, target: Target) -> bool:
     return qualifies(target, agent.agent_id, agent.skills, frozenset(agent.groups))
 
 
-def _signature(agent: AgentRecord) -> tuple:
-    """Return what decides which queues an employee qualifies for; the id
-    counts only because a target may name one employee."""
-    return (agent.agent_id, frozenset(agent.skills.items()), agent.groups)
+def distributor_for(domain: str, rules: RuleSet) -> Distributor:
+    """Build an empty distributor with the routing settings of a rule set."""
+    return Distributor(
+        domain=domain,
+        offer_timeout=timedelta(seconds=rules.offer_timeout_seconds),
+        fairness=rules.fairness,
+        auto_answer_media=frozenset(rules.auto_answer_media),
+        day_zone=ZoneInfo(rules.business_day_timezone),
+    )

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from processors.domain.distributor import AgentRecord, Distributor, WaitingItem
+from processors.domain.distributor import Distributor
 from processors.domain.priority import next_change_at
+from processors.domain.records import AgentRecord, WaitingItem
 from processors.domain.targets import comparisons, parse_expression
 from schemas.routing import Target
 
@@ -21,27 +22,26 @@ def explain(distributor: Distributor, task_id: str, now: datetime) -> dict[str, 
     item = distributor.items.get(task_id)
     if item is None:
         return {"task_id": task_id, "in_routing": False}
-    route = item.route
     target = distributor.current_target(item)
     report: dict[str, Any] = {
         "task_id": task_id,
         "in_routing": True,
         "state": _state(item),
         "tier": item.tier,
-        "tiers": 1 + len(route.tiers),
+        "tiers": 1 + len(item.tiers),
         "target": target.key,
         "priority": distributor.priority(item, now),
         "next_priority_change": _iso(
             next_change_at(
-                route.scheme,
-                route.priority_start_at,
-                route.due_at,
+                item.scheme,
+                item.priority_start_at,
+                item.due_at,
                 now,
-                route.initial_priority,
+                item.initial_priority,
             )
         ),
-        "due_at": _iso(route.due_at),
-        "queued_at": _iso(route.queued_at),
+        "due_at": _iso(item.due_at),
+        "queued_at": _iso(item.queued_at),
         "offer_expires_at": _iso(item.offer_expires_at),
         "next_tier": _next_tier(item),
         "ahead_in_queue": _ahead(distributor, item),
@@ -57,9 +57,9 @@ def _state(item: WaitingItem) -> str:
 
 
 def _next_tier(item: WaitingItem) -> dict | None:
-    if item.tier >= len(item.route.tiers):
+    if item.tier >= len(item.tiers):
         return None
-    upcoming = item.route.tiers[item.tier]
+    upcoming = item.tiers[item.tier]
     return {"at": _iso(item.widen_at), "adds": upcoming.target.key}
 
 
@@ -102,10 +102,9 @@ def _reasons(
         reasons.append("logged out")
     elif agent.status == "not_ready":
         reasons.append(f"not ready ({agent.reason})")
-    media = item.route.media
+    media = item.media
     if not agent.has_room(media):
-        limit = agent.capacity.for_media(media)
-        reasons.append(f"at capacity for {media} ({agent.load(media)} of {limit})")
+        reasons.append(_capacity_reason(agent, media))
     if item.rejected_by == agent.agent_id and item.rejected_until is not None:
         if now < item.rejected_until:
             reasons.append(
@@ -114,6 +113,20 @@ def _reasons(
     if not reasons:
         reasons.append("could take it: it goes on the next routing decision")
     return reasons
+
+
+def _capacity_reason(agent: AgentRecord, media: str) -> str:
+    """Return which capacity rule keeps the item from the employee."""
+    limit = agent.capacity.for_media(media)
+    load = agent.load(media)
+    if load >= limit:
+        return f"at capacity for {media} ({load} of {limit})"
+    total = agent.capacity.total
+    if total is not None and len(agent.in_hand) >= total:
+        return f"at total capacity ({len(agent.in_hand)} of {total} items)"
+    held = sorted(set(agent.in_hand.values()))
+    blocking = [h for h in held if media in agent.capacity.while_holding.get(h, ())]
+    return f"no {media} while holding {' or '.join(blocking)}"
 
 
 def _skill_gaps(agent: AgentRecord, target: Target) -> list[str]:

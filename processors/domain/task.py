@@ -22,6 +22,7 @@ from schemas.distribution import (
     DecisionMarkedDone,
     DecisionOffered,
     DecisionOfferTimedOut,
+    DecisionPriorityChanged,
     DecisionRejected,
     DecisionWidened,
     RouteTask,
@@ -405,6 +406,16 @@ class _Builder:
                 self.emit(
                     "task.offer_timed_out",
                     TaskOfferTimedOut(agent_id=body.agent_id, offer_id=body.offer_id),
+                )
+            case DecisionPriorityChanged() if state.status == "queued":
+                scheme = state.scheme.name if state.scheme else ""
+                self.emit(
+                    "task.prioritised",
+                    TaskPrioritised(
+                        priority=body.priority,
+                        scheme=scheme,
+                        changed_at=body.changed_at,
+                    ),
                 )
             case DecisionWidened() if state.status == "queued":
                 self.emit("task.widened", TaskWidened(tier=body.tier, queue=body.queue))

@@ -95,8 +95,10 @@ def test_advance_reports_steps() -> None:
 
     steps = backlog.advance(3 * 3600.0)
 
-    assert [(item.task_id, before, item.priority) for item, before in steps] == [
-        ("a", 100, 130)
+    assert [tuple(step) for step in steps] == [
+        ("a", 100, 110, 3600.0),
+        ("a", 110, 120, 7200.0),
+        ("a", 120, 130, 10800.0),
     ]
     assert backlog.next_change() == 4 * 3600.0
 
