@@ -86,8 +86,12 @@ class WaitingItem:
         self.target = intern(route.target)
         self.tiers = intern(route.tiers)
         self.scheme = intern(route.scheme)
+        queued = route.queued_at.timestamp()
+        if queued != self.queued:
+            # A new wait in routing starts again at the primary target.
+            self.tier = 0
         self.start = route.priority_start_at.timestamp()
-        self.queued = route.queued_at.timestamp()
+        self.queued = queued
         self.due = None if route.due_at is None else route.due_at.timestamp()
         self.initial_priority = route.initial_priority
         self.preferred_agent = route.preferred_agent

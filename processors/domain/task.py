@@ -110,6 +110,7 @@ class Decision:
         | DecisionOfferTimedOut
         | DecisionMarkedDone
         | DecisionWidened
+        | DecisionPriorityChanged
     )
 
 

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from processors.domain.distributor import Distributor, Effect
+from processors.domain.records import AgentRecord
 from processors.domain.rulesets import default_rules
 from schemas.agents import (
     AgentLoggedIn,
@@ -28,7 +29,7 @@ from schemas.distribution import (
     OfferWithdrawn,
     RouteTask,
 )
-from schemas.routing import Capacity, PriorityScheme, SkillRequirement, Target
+from schemas.routing import Capacity, PriorityScheme, SkillRequirement, Target, Tier
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 TIMEOUT = timedelta(minutes=10)
@@ -866,8 +867,18 @@ agent_profiles = st.fixed_dictionaries(
             voice=st.integers(0, 1),
             chat=st.integers(0, 3),
             email=st.integers(0, 1),
+            total=st.none() | st.integers(1, 3),
+            while_holding=st.dictionaries(
+                st.sampled_from(MEDIA),
+                st.lists(st.sampled_from(MEDIA), max_size=3).map(tuple),
+                max_size=2,
+            ),
         ),
+        "auto_answer": st.lists(st.sampled_from(MEDIA), max_size=2).map(tuple),
     }
+)
+GROWING = PriorityScheme(
+    name="growing", initial=100, increment=7, interval_seconds=90, maximum=10_000
 )
 item_profiles = st.fixed_dictionaries(
     {
@@ -875,6 +886,11 @@ item_profiles = st.fixed_dictionaries(
         "skills": st.dictionaries(
             st.sampled_from(SKILL_NAMES), st.integers(0, 3), max_size=2
         ),
+        "growing": st.booleans(),
+        # Wider targets after these waits in seconds, in rising order.
+        "tiers": st.lists(
+            st.tuples(st.sampled_from(SKILL_NAMES), st.integers(0, 900)), max_size=2
+        ).map(lambda tiers: sorted(tiers, key=lambda tier: tier[1])),
     }
 )
 agent_ids = st.sampled_from(AGENT_IDS)
@@ -951,8 +967,16 @@ def apply(
             media=profile["media"],
             skills=profile["skills"],
             queued_at=now,
+            scheme=GROWING if profile["growing"] else None,
         )
-        return dist.route(request, now)
+        tiers = tuple(
+            Tier(
+                target=Target(skills=(SkillRequirement(skill=skill, min_level=1),)),
+                after_seconds=after,
+            )
+            for skill, after in profile["tiers"]
+        )
+        return dist.route(request.model_copy(update={"tiers": tiers}), now)
     if kind == "withdraw":
         return dist.withdraw(arguments[0], "completed while queued", now)
     if kind == "log_in":
@@ -1019,10 +1043,7 @@ def check_invariants(
         assert (item.offer_expires_at is None) is item.accepted
 
     for agent in dist.agents.values():
-        for media in MEDIA:
-            assert agent.load(media) <= agent.capacity.for_media(media), (
-                f"{agent.agent_id} holds {agent.load(media)} {media} items"
-            )
+        check_capacity(agent)
 
     waiting = [item for item in dist.items.values() if item.waiting]
     for agent in dist.agents.values():
@@ -1045,6 +1066,55 @@ def check_invariants(
             )
 
 
+def check_capacity(agent: AgentRecord) -> None:
+    """Check that each item in hand fitted beside the ones offered before it:
+    per media limits, the total and the media blocked while holding others."""
+    held: list[str] = []
+    for task_id, media in agent.in_hand.items():
+        capacity = agent.capacity
+        assert held.count(media) < capacity.for_media(media), (
+            f"{agent.agent_id} got {task_id} beyond its {media} capacity"
+        )
+        assert capacity.total is None or len(held) < capacity.total, (
+            f"{agent.agent_id} got {task_id} beyond its total capacity"
+        )
+        blockers = [h for h in held if media in capacity.while_holding.get(h, ())]
+        assert not blockers, f"{agent.agent_id} got {media} while holding {blockers}"
+        held.append(media)
+
+
+def check_timing(
+    dist: Distributor, effects: list[Effect], moment: datetime, fired: bool
+) -> None:
+    """Check tier widening and priority steps against the clock: with every
+    deadline up to `moment` fired, each waiting item is at the tier its wait
+    has reached, and each widening or step happens at its own moment."""
+    for item in dist.items.values():
+        reached = sum(
+            1
+            for tier in item.tiers
+            if item.queued_at + timedelta(seconds=tier.after_seconds) <= moment
+        )
+        if item.waiting and fired:
+            assert item.tier == reached, f"{item.task_id} at tier {item.tier}"
+        assert item.tier <= reached, f"{item.task_id} widened early"
+    for effect in effects:
+        if effect.type == "distribution.widened" and fired:
+            item = dist.items[effect.key]
+            starts = [
+                item.queued_at + timedelta(seconds=tier.after_seconds)
+                for tier in item.tiers
+            ]
+            assert moment in starts, f"{effect.key} widened off schedule at {moment}"
+        if effect.type == "distribution.priority_changed":
+            assert effect.body.changed_at <= moment
+            if fired:
+                assert effect.body.changed_at == moment, (
+                    f"{effect.key} stepped at {effect.body.changed_at}, logged at "
+                    f"{moment}"
+                )
+
+
 def advance(now: datetime, operation: tuple[Any, ...], seconds: int) -> datetime:
     now += timedelta(seconds=seconds)
     if operation[0] == "tick":
@@ -1062,6 +1132,7 @@ def test_random_operations_keep_invariants(scenario: dict[str, Any]) -> None:
         now = advance(now, operation, seconds)
         effects = apply(dist, operation, now, scenario)
         check_invariants(dist, effects, now, timers_fired=False)
+        check_timing(dist, effects, now, fired=False)
 
 
 @settings(max_examples=200, deadline=None)
@@ -1075,9 +1146,11 @@ def test_timer_ticks_keep_invariants(scenario: dict[str, Any]) -> None:
         while (deadline := dist.next_deadline()) is not None and deadline <= now:
             effects = dist.tick(deadline)
             check_invariants(dist, effects, deadline, timers_fired=True)
+            check_timing(dist, effects, deadline, fired=True)
             assert dist.next_deadline() is None or dist.next_deadline() > deadline
         effects = apply(dist, operation, now, scenario)
         check_invariants(dist, effects, now, timers_fired=True)
+        check_timing(dist, effects, now, fired=True)
 
 
 @settings(max_examples=200, deadline=None)

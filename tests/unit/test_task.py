@@ -17,6 +17,7 @@ from schemas.distribution import (
     DecisionMarkedDone,
     DecisionOffered,
     DecisionOfferTimedOut,
+    DecisionPriorityChanged,
     DecisionRejected,
     RouteTask,
     WithdrawTask,
@@ -672,3 +673,25 @@ def test_growing_attributes_rejected() -> None:
     assert outcome.events == []
     assert "notes-3" in state.attributes
     assert "notes-4" not in state.attributes
+
+
+# Priority steps.
+
+
+def test_priority_step_recorded() -> None:
+    step_at = T0 + timedelta(minutes=15)
+    body = DecisionPriorityChanged(priority=720, previous=700, changed_at=step_at)
+
+    outcome = decide(created(), Decision("p1", body), step_at, RULES)
+
+    assert event_types(outcome) == ["task.prioritised"]
+    assert outcome.state.priority == 720
+    assert outcome.events[0][1].changed_at == step_at
+
+
+def test_priority_step_after_offer_ignored() -> None:
+    body = DecisionPriorityChanged(priority=720, previous=700, changed_at=T0)
+
+    outcome = decide(assigned(), Decision("p1", body), T0, RULES)
+
+    assert event_types(outcome) == []
