@@ -113,7 +113,7 @@ class Distributor:
             item.take_route(request, self.intern)
         self._index(item, now)
         self._touch_item(request.task_id)
-        return self.dispatch(now)
+        return self._widen_if_due(item, now) + self.dispatch(now)
 
     def withdraw(self, task_id: str, reason: str, now: datetime) -> list[Effect]:
         item = self.items.pop(task_id, None)
@@ -299,9 +299,12 @@ class Distributor:
         if item.rejected_until is not None and item.rejected_until <= now:
             item.rejected_until = None
             self._touch_item(item.task_id)
+        return effects + self._widen_if_due(item, now)
+
+    def _widen_if_due(self, item: WaitingItem, now: datetime) -> list[Effect]:
         if item.waiting and item.widen_at is not None and item.widen_at <= now:
-            effects += self._widen(item, now)
-        return effects
+            return self._widen(item, now)
+        return []
 
     def _widen(self, item: WaitingItem, now: datetime) -> list[Effect]:
         """Move an item past every tier whose wait has passed."""
@@ -565,7 +568,7 @@ class Distributor:
             ),
             self._withdrawn(agent.agent_id, item, "offer timed out"),
         ]
-        self._requeue(item, agent, None, now)
+        effects += self._requeue(item, agent, None, now)
         effects += self.not_ready(agent.agent_id, NotReadyReason.RONA, now)
         return effects
 
@@ -590,6 +593,8 @@ class Distributor:
         self._touch_item(item.task_id)
         self._release(agent, item.task_id, now)
         self._index(item, now)
+        # Tiers due while the item was offered apply as it comes back.
+        effects += self._widen_if_due(item, now)
         return effects
 
     def _release(self, agent: AgentRecord, task_id: str, now: datetime) -> None:
