@@ -211,11 +211,12 @@ def _parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="run a benchmark and print its figures")
     bench.add_argument(
         "name",
-        choices=["pipeline", "distributor", "growth", "latency"],
+        choices=["pipeline", "distributor", "growth", "latency", "domains"],
         help="pipeline: captures per second through Kafka against the broker's "
         "raw rate; distributor: routing decisions per second of the core alone; "
         "growth: the distributor benchmark at several backlog sizes; "
-        "latency: capture-to-offer latency at rising capture rates",
+        "latency: capture-to-offer latency at rising capture rates; "
+        "domains: the same over several routing domains on one and two workers",
     )
     bench.add_argument(
         "--items",
@@ -228,6 +229,18 @@ def _parser() -> argparse.ArgumentParser:
         type=_sizes,
         default=[10_000, 100_000, 1_000_000],
         help="growth: comma-separated backlog sizes (default: 10000,100000,1000000)",
+    )
+    bench.add_argument(
+        "--domains",
+        type=_positive_int,
+        default=4,
+        help="domains: routing domains to spread captures over (default: 4)",
+    )
+    bench.add_argument(
+        "--worker-counts",
+        type=_sizes,
+        default=[1, 2],
+        help="domains: comma-separated worker counts to compare (default: 1,2)",
     )
     bench.add_argument(
         "--agents", type=_positive_int, default=10_000, help="distributor: agents"
@@ -426,6 +439,12 @@ def _run_bench(arguments) -> int:
         from processors.benchmarks.latency import run_latency_bench
 
         return run_latency_bench(arguments.json)
+    if arguments.name == "domains":
+        from processors.benchmarks.domains import run_domains_bench
+
+        return run_domains_bench(
+            arguments.domains, arguments.worker_counts, arguments.json
+        )
     if arguments.name in ("distributor", "growth"):
         from processors.benchmarks.distributor import (
             run_distributor_bench,

@@ -25,7 +25,7 @@ from schemas.codec import decode
 from topics import catalog
 from topics.consume import consumer_at_end
 
-__all__ = ["run_latency_bench"]
+__all__ = ["measure_rate", "run_latency_bench"]
 
 RESULTS = Path("results/bench-latency.json")
 RATES = (5, 10, 20, 40, 80, 160)
@@ -43,13 +43,13 @@ def run_latency_bench(as_json: bool) -> int:
         watcher = consumer_at_end(settings, [catalog.ASSIGNMENTS], "bench-latency")
         log_in_bench_agent(producer, creates, watcher)
         # Warm up: the first captures also wait for partition assignment.
-        _measure(producer, watcher, creates[:WARM_UP], RATES[0])
+        measure_rate(producer, watcher, creates[:WARM_UP], RATES[0])
         position = WARM_UP
         for rate in RATES:
             count = int(rate * SECONDS_PER_RATE)
             batch = creates[position : position + count]
             position += count
-            step = _measure(producer, watcher, batch, rate)
+            step = measure_rate(producer, watcher, batch, rate)
             steps.append(step)
             if not step["kept_up"]:
                 break
@@ -73,7 +73,7 @@ def run_latency_bench(as_json: bool) -> int:
     return 0
 
 
-def _measure(producer: Producer, watcher: Consumer, batch, rate: int) -> dict:
+def measure_rate(producer: Producer, watcher: Consumer, batch, rate: int) -> dict:
     """Send `batch` at `rate` per second and collect each offer's latency."""
     sent_at: dict[str, float] = {}
     latencies: list[float] = []

@@ -146,10 +146,14 @@ def _pipeline_rate(settings: BrokerSettings, creates: list[SourceCapture]) -> fl
 
 
 def log_in_bench_agent(
-    producer: Producer, creates: list[SourceCapture], watcher: Consumer
+    producer: Producer,
+    creates: list[SourceCapture],
+    watcher: Consumer,
+    domain: str = "default",
+    agent_id: str = BENCH_AGENT,
 ) -> None:
-    """Log in one employee with every skill and room for every item, so the
-    distributor offers each item at once."""
+    """Log in one employee of routing domain `domain` with every skill and
+    room for every item, so the distributor offers each item at once."""
     skills = {"reception": 5}
     for capture in creates:
         group = capture.document().get("attributes", {}).get("assignment_group")
@@ -172,9 +176,11 @@ def log_in_bench_agent(
             body,
             event_type=command_type,
             time=now,
-            subject_id=BENCH_AGENT,
+            subject_id=agent_id,
             producer="bench",
         )
-        producer.produce(catalog.AGENT_COMMANDS, key=b"default", value=encode(envelope))
+        producer.produce(
+            catalog.AGENT_COMMANDS, key=domain.encode(), value=encode(envelope)
+        )
     producer.flush(10)
     time.sleep(1.0)

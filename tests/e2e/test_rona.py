@@ -4,9 +4,6 @@ employee who let it ring is set not ready with reason RONA."""
 from __future__ import annotations
 
 import functools
-import os
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -19,64 +16,18 @@ from processors.stack import Stack
 from schemas.agents import AcceptOffer, LogIn, Ready
 from schemas.codec import decode, encode, make_envelope
 from schemas.distribution import WithdrawTask
+from tests.e2e.support import (
+    explain_item,
+    send_agent_command,
+    wait_for,
+    wait_for_dead_letter,
+)
 from topics import catalog
 from topics.consume import read_topics
 
 pytestmark = pytest.mark.e2e
 
 SPEED = 100.0  # the 600 s offer timeout of the shipped rules takes 6 s
-
-
-def _agent_command(clock, agent_id: str, command_type: str, body) -> bytes:
-    envelope = make_envelope(
-        body,
-        event_type=command_type,
-        time=clock.now(),
-        subject_id=agent_id,
-        producer="test",
-    )
-    return encode(envelope)
-
-
-def _send_agent(producer: Producer, clock, agent_id: str, command_type: str, body):
-    value = _agent_command(clock, agent_id, command_type, body)
-    producer.produce(catalog.AGENT_COMMANDS, key=b"default", value=value)
-    producer.flush(10)
-
-
-def _explain(stack: Stack, task_id: str) -> dict:
-    """Run the explain command against the stack's worker."""
-    worker = f"http://127.0.0.1:{stack.workers[0][1]}"
-    completed = subprocess.run(
-        [sys.executable, "-m", "processors.cli", "explain", task_id, "--json"]
-        + ["--worker", worker],
-        env={**os.environ, **stack.settings.environment()},
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
-    return orjson.loads(completed.stdout)
-
-
-def _wait_for(settings, topic: str, predicate, timeout: float = 60.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        for message in read_topics(settings, [topic], timeout=2.0):
-            envelope = decode(message.value())
-            if predicate(envelope):
-                return envelope
-        time.sleep(0.3)
-    raise AssertionError(f"no matching message on {topic} within {timeout:.0f} s")
-
-
-def _wait_for_dead_letter(settings, count: int = 1, timeout: float = 30.0) -> list:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        records = list(read_topics(settings, [catalog.DEAD_LETTER], timeout=2.0))
-        if len(records) >= count:
-            return [orjson.loads(record.value()) for record in records]
-        time.sleep(0.3)
-    raise AssertionError("nothing reached the dead-letter topic")
 
 
 @pytest.fixture(scope="module")
@@ -87,14 +38,14 @@ def rona_run(tmp_path_factory):
     ) as stack:
         settings = stack.settings
         producer = Producer(settings.producer_config())
-        send_agent = functools.partial(_send_agent, producer, clock)
+        send_agent = functools.partial(send_agent_command, producer, clock)
 
         # The silent employee has the better skill, so it gets the first offer.
         send_agent("silent", "agent.log_in", LogIn(skills={"Group 7": 9}))
         send_agent("silent", "agent.ready", Ready())
         send_agent("answering", "agent.log_in", LogIn(skills={"Group 7": 3}))
         send_agent("answering", "agent.ready", Ready())
-        _wait_for(
+        wait_for(
             settings,
             catalog.AGENT_EVENTS,
             lambda e: e.subject_id == "answering" and e.type == "agent.became_ready",
@@ -113,7 +64,7 @@ def rona_run(tmp_path_factory):
         )
         producer.flush(10)
 
-        offer = _wait_for(
+        offer = wait_for(
             settings,
             catalog.ASSIGNMENTS,
             lambda e: e.subject_id == "answering" and e.type == "assignment.offer",
@@ -123,7 +74,7 @@ def rona_run(tmp_path_factory):
             "agent.accept",
             AcceptOffer(task_id=offer.data["task_id"], offer_id=offer.data["offer_id"]),
         )
-        _wait_for(settings, catalog.TASK_EVENTS, lambda e: e.type == "task.accepted")
+        wait_for(settings, catalog.TASK_EVENTS, lambda e: e.type == "task.accepted")
 
         # A desktop must not be able to pull the item out of routing.
         injected = make_envelope(
@@ -141,7 +92,7 @@ def rona_run(tmp_path_factory):
             catalog.AGENT_COMMANDS, key=b"default", value=orjson.dumps(malformed)
         )
         producer.flush(10)
-        dead = _wait_for_dead_letter(settings, count=2)
+        dead = wait_for_dead_letter(settings, count=2)
         # Release the client while the broker is still up.
         del producer, send_agent
         yield {
@@ -153,7 +104,7 @@ def rona_run(tmp_path_factory):
             ],
             "state": stack.task_state("servicenow:INC-RONA"),
             "dead": dead,
-            "explain": _explain(stack, "servicenow:INC-RONA"),
+            "explain": explain_item(stack, "servicenow:INC-RONA"),
         }
 
 
