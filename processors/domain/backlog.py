@@ -4,7 +4,10 @@ Each queue is a heap ordered by (highest priority, longest in routing). An
 item's priority is a step function of time (see `priority`). So the backlog
 keeps a second heap of the moments at which items change priority, and
 re-ranks only those items when time passes them. Time passing costs one heap
-push per priority step, never a rescan of the backlog. Removed
+push per priority step, never a rescan of the backlog. An item whose scheme
+runs on a business calendar keeps a `BusinessClock`, so its change moments
+are wall-clock instants found by the calendar's table, not by scanning
+its hours. Removed
 and re-ranked items leave stale heap entries behind, which are skipped when
 they reach the top and dropped when the heaps are compacted.
 """
@@ -16,7 +19,9 @@ import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from processors.domain.priority import curve_value, next_change_after
+from processors.domain.calendar import MICROSECONDS
+from processors.domain.priority import BusinessClock, Curve, WallClock, curve_clock
+from schemas.calendar import Calendar
 from schemas.routing import PriorityScheme
 
 __all__ = ["Backlog", "Waiting"]
@@ -27,7 +32,8 @@ COMPACTION_FACTOR = 2
 
 @dataclass(slots=True)
 class Waiting:
-    """One waiting item. Times are seconds since the epoch."""
+    """One waiting item. Times are seconds since the epoch; `span` is the
+    curve time from the start to the due date, in seconds."""
 
     task_id: str
     queue: str
@@ -38,6 +44,14 @@ class Waiting:
     initial: int | None
     priority: int
     version: int
+    adjustment: int = 0
+    calendar: Calendar | None = None
+    curve: Curve | None = None
+    clock: WallClock | BusinessClock | None = None
+
+    def priority_at(self, now: float) -> int:
+        """Return the item's priority at `now`, seconds since the epoch."""
+        return self.curve.value(self.clock.elapsed(_micros(now)))
 
 
 class Backlog:
@@ -73,15 +87,38 @@ class Backlog:
         queued: float,
         initial: int | None,
         now: float,
+        *,
+        adjustment: int = 0,
+        calendar: Calendar | None = None,
     ) -> Waiting:
-        """Put an item in its queue, replacing any earlier entry of it."""
+        """Put an item in its queue, replacing any earlier entry of it.
+
+        `adjustment` is added to the start priority; with `calendar`, the
+        curve runs on that calendar's open time (see `priority`).
+        """
         previous = self._items.get(task_id)
         version = 0 if previous is None else previous.version + 1
-        span = None if due is None else due - start
-        priority = curve_value(scheme, initial, now - start, span)
-        item = Waiting(
-            task_id, queue, scheme, start, span, queued, initial, priority, version
+        clock = curve_clock(
+            calendar, _micros(start), None if due is None else _micros(due)
         )
+        curve = Curve(scheme, initial, clock.span, adjustment)
+        span = None if clock.span is None else clock.span / MICROSECONDS
+        item = Waiting(
+            task_id,
+            queue,
+            scheme,
+            start,
+            span,
+            queued,
+            initial,
+            0,
+            version,
+            adjustment,
+            calendar,
+            curve,
+            clock,
+        )
+        item.priority = item.priority_at(now)
         self._items[task_id] = item
         self._push(item)
         self._schedule_change(item, now)
@@ -106,9 +143,7 @@ class Backlog:
             if item is None or item.version != version:
                 continue
             previous = item.priority
-            item.priority = curve_value(
-                item.scheme, item.initial, now - item.start, item.span
-            )
+            item.priority = item.priority_at(now)
             item.version += 1
             self._push(item)
             self._schedule_change(item, now)
@@ -161,11 +196,12 @@ class Backlog:
         self._entries += 1
 
     def _schedule_change(self, item: Waiting, now: float) -> None:
-        offset = next_change_after(
-            item.scheme, item.initial, now - item.start, item.span
-        )
+        current = _micros(now)
+        offset = item.curve.next_change(item.clock.elapsed(current))
         if offset is not None:
-            moment = item.start + offset
+            # The clock maps a later curve time to a later instant, so the
+            # moment is after `now`; the bound only guards that invariant.
+            moment = max(item.clock.instant(offset), current + 1) / MICROSECONDS
             entry = (moment, next(self._sequence), item.task_id, item.version)
             heapq.heappush(self._changes, entry)
 
@@ -187,3 +223,7 @@ class Backlog:
 
 def _rank(item: Waiting) -> tuple:
     return (-item.priority, item.queued, item.task_id)
+
+
+def _micros(seconds: float) -> int:
+    return round(seconds * MICROSECONDS)

@@ -480,6 +480,8 @@ class Distributor:
             route.queued_at.timestamp(),
             route.initial_priority,
             now.timestamp(),
+            adjustment=route.priority_adjustment,
+            calendar=route.calendar,
         )
 
     def order_key(self, item: WaitingItem, now: datetime) -> tuple:
@@ -494,6 +496,8 @@ class Distributor:
             route.due_at,
             now,
             route.initial_priority,
+            adjustment=route.priority_adjustment,
+            calendar=route.calendar,
         )
 
     def can_take(

@@ -38,6 +38,8 @@ def explain(distributor: Distributor, task_id: str, now: datetime) -> dict[str, 
                 route.due_at,
                 now,
                 route.initial_priority,
+                adjustment=route.priority_adjustment,
+                calendar=route.calendar,
             )
         ),
         "due_at": _iso(route.due_at),
