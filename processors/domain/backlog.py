@@ -58,7 +58,8 @@ class Backlog:
     def __init__(self) -> None:
         self._items: dict[str, Waiting] = {}
         self._queues: dict[str, list[tuple]] = {}
-        self._changes: list[tuple[float, int, str, int]] = []
+        # (moment in microseconds since the epoch, sequence, task id, version)
+        self._changes: list[tuple[int, int, str, int]] = []
         self._sequence = itertools.count()
         self._entries = 0
 
@@ -137,7 +138,8 @@ class Backlog:
         Returns each changed item with its previous priority, in time order.
         """
         changed = []
-        while self._changes and self._changes[0][0] <= now:
+        current = _micros(now)
+        while self._changes and self._changes[0][0] <= current:
             _, _, task_id, version = heapq.heappop(self._changes)
             item = self._items.get(task_id)
             if item is None or item.version != version:
@@ -159,7 +161,7 @@ class Backlog:
             _, _, task_id, version = self._changes[0]
             item = self._items.get(task_id)
             if item is not None and item.version == version:
-                return self._changes[0][0]
+                return self._changes[0][0] / MICROSECONDS
             heapq.heappop(self._changes)
         return None
 
@@ -201,7 +203,7 @@ class Backlog:
         if offset is not None:
             # The clock maps a later curve time to a later instant, so the
             # moment is after `now`; the bound only guards that invariant.
-            moment = max(item.clock.instant(offset), current + 1) / MICROSECONDS
+            moment = max(item.clock.instant(offset), current + 1)
             entry = (moment, next(self._sequence), item.task_id, item.version)
             heapq.heappush(self._changes, entry)
 

@@ -55,7 +55,9 @@ def business_seconds_between(
     return max(0, elapsed) / MICROSECONDS
 
 
-def add_business_seconds(calendar: Calendar, start: datetime, seconds: float) -> datetime:
+def add_business_seconds(
+    calendar: Calendar, start: datetime, seconds: float
+) -> datetime:
     """Return the earliest instant at which `seconds` of open time have passed
     since `start`. Adding 0 returns `start` itself, even outside open hours.
 
@@ -95,8 +97,8 @@ class _Table:
         self.holidays = frozenset(day.toordinal() for day in calendar.holidays)
         self.first = 0
         self.days: list[tuple[tuple[int, int], ...]] = []
-        # starts[i] is the clock at the start of date first + i; it has one
-        # entry more than `days`, the clock at the end of the last date.
+        # starts[i] is the clock at the start of date first + i. The list has
+        # one entry more than `days`: the clock at the end of the last date.
         self.starts: list[int] = [0]
 
     def clock(self, instant: int) -> int:

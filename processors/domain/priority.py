@@ -235,7 +235,11 @@ class Curve:
         self.start_value = float(_clamp(base, scheme.minimum, scheme.maximum))
         self.stages = self._resolve_stages()
         self.windows = tuple(
-            (_micros(window.from_seconds), _micros(window.until_seconds), window.raise_by)
+            (
+                _micros(window.from_seconds),
+                _micros(window.until_seconds),
+                window.raise_by,
+            )
             for window in scheme.windows
         )
         events = {edge for start, end, _ in self.windows for edge in (start, end)}
