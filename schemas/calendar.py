@@ -44,6 +44,7 @@ class Calendar(BaseModel):
 
     # Parsed `hours`: seconds after local midnight, per weekday (Monday first).
     _ranges: tuple[tuple[tuple[int, int], ...], ...] = PrivateAttr(default=())
+    _identity: tuple = PrivateAttr(default=())
 
     @model_validator(mode="after")
     def _parse(self) -> Calendar:
@@ -65,6 +66,7 @@ class Calendar(BaseModel):
                 "monday: ['09:00-17:00']"
             )
         self._ranges = tuple(ranges)
+        self._identity = (self.name, self.timezone, self._ranges, self.holidays)
         return self
 
     def _parse_day(
@@ -97,6 +99,11 @@ class Calendar(BaseModel):
                     "list each opening time once"
                 )
         return tuple(parsed)
+
+    def identity(self) -> tuple:
+        """Return a hashable value that equal calendars share, for caching
+        what is derived from them."""
+        return self._identity
 
     def opening_ranges(self, weekday: int) -> tuple[tuple[int, int], ...]:
         """Return the opening ranges of a weekday (0 is Monday) as seconds

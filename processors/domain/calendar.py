@@ -97,13 +97,18 @@ class _Table:
         self.holidays = frozenset(day.toordinal() for day in calendar.holidays)
         self.first = 0
         self.days: list[tuple[tuple[int, int], ...]] = []
+        # midnights[i] is the instant local date first + i begins, with one
+        # entry more than `days`: the end of the last date.
+        self.midnights: list[int] = []
         # starts[i] is the clock at the start of date first + i. The list has
         # one entry more than `days`: the clock at the end of the last date.
         self.starts: list[int] = [0]
 
     def clock(self, instant: int) -> int:
-        ordinal = from_micros(instant).astimezone(self.zone).date().toordinal()
-        index = self._cover(ordinal)
+        if not self.days or not self.midnights[0] <= instant < self.midnights[-1]:
+            local = from_micros(instant).astimezone(self.zone)
+            self._cover(local.date().toordinal())
+        index = bisect.bisect_right(self.midnights, instant) - 1
         clock = self.starts[index]
         for opens, closes in self.days[index]:
             if instant <= opens:
@@ -131,6 +136,7 @@ class _Table:
         """Grow the table to contain `ordinal`; return its index."""
         if not self.days:
             self.first = ordinal
+            self.midnights = [self._midnight(ordinal)]
             self._grow_after(ordinal + 1)
         if ordinal < self.first:
             self._grow_before(ordinal - _GROWTH_DAYS)
@@ -144,6 +150,7 @@ class _Table:
             intervals = self._open_intervals(ordinal)
             self.days.append(intervals)
             self.starts.append(self.starts[-1] + _length(intervals))
+            self.midnights.append(self._midnight(ordinal + 1))
 
     def _grow_before(self, begin: int) -> None:
         self._check_span(begin, self.first + len(self.days))
@@ -155,6 +162,9 @@ class _Table:
             starts[index] = clock
         self.days[:0] = days
         self.starts[:0] = starts
+        self.midnights[:0] = [
+            self._midnight(ordinal) for ordinal in range(begin, self.first)
+        ]
         self.first = begin
 
     def _check_span(self, begin: int, end: int) -> None:
@@ -183,6 +193,10 @@ class _Table:
                 intervals.append((opens, closes))
         return tuple(intervals)
 
+    def _midnight(self, ordinal: int) -> int:
+        day = date.fromordinal(ordinal)
+        return self._utc(datetime(day.year, day.month, day.day))
+
     def _utc(self, local: datetime) -> int:
         return to_micros(local.replace(tzinfo=self.zone))
 
@@ -191,12 +205,7 @@ _tables: dict[tuple, _Table] = {}
 
 
 def _table(calendar: Calendar) -> _Table:
-    key = (
-        calendar.name,
-        calendar.timezone,
-        tuple(calendar.opening_ranges(day) for day in range(7)),
-        calendar.holidays,
-    )
+    key = calendar.identity()
     table = _tables.get(key)
     if table is None:
         if len(_tables) >= _MAX_CACHED_CALENDARS:
