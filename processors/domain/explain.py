@@ -43,6 +43,7 @@ def explain(distributor: Distributor, task_id: str, now: datetime) -> dict[str, 
             )
         ),
         "due_at": _iso(route.due_at),
+        "calendar": None if route.calendar is None else route.calendar.name,
         "queued_at": _iso(route.queued_at),
         "offer_expires_at": _iso(item.offer_expires_at),
         "next_tier": _next_tier(item),

@@ -43,8 +43,8 @@ __all__ = [
     "priority_at",
 ]
 
-# Overdue starts one microsecond after the due date.
-OVERDUE_STEP = 1e-6
+# Overdue starts this many microseconds after the due date.
+OVERDUE_DELAY = 1
 
 
 def priority_at(
@@ -246,13 +246,13 @@ class Curve:
         if self.target is not None:
             events.add(span)
         if self.overdue is not None:
-            events.add(span + 1)
+            events.add(span + OVERDUE_DELAY)
         self.events = tuple(sorted(events))
 
     def value(self, elapsed: int) -> int:
         """Return the priority at `elapsed` microseconds of curve time."""
         if self.span is not None:
-            if self.overdue is not None and elapsed > self.span:
+            if self.overdue is not None and elapsed >= self.span + OVERDUE_DELAY:
                 return self.overdue
             if self.target is not None and elapsed >= self.span:
                 return self.target
@@ -333,7 +333,7 @@ class Curve:
             return False
         if self.target is not None and elapsed >= self.span:
             return True
-        return self.overdue is not None and elapsed > self.span
+        return self.overdue is not None and elapsed >= self.span + OVERDUE_DELAY
 
     def _first_step_change(
         self, after: int, limit: int | None, current: int

@@ -142,5 +142,6 @@ def test_curve_skips_weekend(calendar_run):
     next_change = datetime.fromisoformat(explained["next_priority_change"])
 
     assert explained["priority"] == 170
+    assert explained["calendar"] == "office"
     assert next_change == expected
     assert next_change.weekday() == 0

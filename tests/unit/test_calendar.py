@@ -181,11 +181,24 @@ def test_unknown_weekday_rejected() -> None:
 
 # Properties.
 
-instants = st.datetimes(
+# Daylight-saving changes of the calendars' zones in 2026 (UTC dates).
+DST_CHANGES = [
+    utc(2026, 3, 8, 7),  # New York springs forward
+    utc(2026, 3, 29, 1),  # Berlin springs forward
+    utc(2026, 10, 25, 1),  # Berlin falls back
+    utc(2026, 11, 1, 6),  # New York falls back
+]
+anywhere = st.datetimes(
     min_value=datetime(2025, 1, 1),
     max_value=datetime(2028, 12, 31),
     timezones=st.just(UTC),
 )
+near_dst = st.builds(
+    lambda change, offset: change + timedelta(seconds=offset),
+    st.sampled_from(DST_CHANGES),
+    st.integers(-3 * 86400, 3 * 86400),
+)
+instants = st.one_of(anywhere, near_dst)
 durations = st.integers(0, 60 * 24 * HOUR * 1000).map(lambda ms: ms / 1000)
 calendars = st.sampled_from(CALENDARS)
 
