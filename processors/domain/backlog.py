@@ -103,23 +103,21 @@ class Backlog:
             calendar, _micros(start), None if due is None else _micros(due)
         )
         curve = Curve(scheme, initial, clock.span, adjustment)
-        span = None if clock.span is None else clock.span / MICROSECONDS
         item = Waiting(
-            task_id,
-            queue,
-            scheme,
-            start,
-            span,
-            queued,
-            initial,
-            0,
-            version,
-            adjustment,
-            calendar,
-            curve,
-            clock,
+            task_id=task_id,
+            queue=queue,
+            scheme=scheme,
+            start=start,
+            span=None if clock.span is None else clock.span / MICROSECONDS,
+            queued=queued,
+            initial=initial,
+            priority=curve.value(clock.elapsed(_micros(now))),
+            version=version,
+            adjustment=adjustment,
+            calendar=calendar,
+            curve=curve,
+            clock=clock,
         )
-        item.priority = item.priority_at(now)
         self._items[task_id] = item
         self._push(item)
         self._schedule_change(item, now)
