@@ -74,6 +74,8 @@ def _print_routing(explanation: dict[str, Any]) -> None:
         f"  priority {explanation['priority']}, next change "
         f"{explanation['next_priority_change'] or 'none'}, due {explanation['due_at'] or 'none'}"
     )
+    if explanation.get("calendar"):
+        print(f"  priority steps on open time of calendar {explanation['calendar']}")
     upcoming = explanation.get("next_tier")
     if upcoming:
         print(f"  widens at {upcoming['at']} to add {upcoming['adds']}")

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.calendar import Calendar
 from schemas.routing import PriorityScheme, Target, Tier
 
 __all__ = [
@@ -46,6 +47,12 @@ class RouteTask(_Message):
     queued_at: datetime = Field(description="Start of the wait in routing")
     due_at: datetime | None = None
     initial_priority: int | None = None
+    priority_adjustment: int = Field(
+        default=0, description="Added to the start priority for business value"
+    )
+    calendar: Calendar | None = Field(
+        default=None, description="Business calendar of the scheme's curve"
+    )
     preferred_agent: str | None = None
     summary: dict[str, Any] = Field(default_factory=dict)
 

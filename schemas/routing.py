@@ -7,7 +7,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["MEDIA", "Capacity", "PriorityScheme", "SkillRequirement", "Target", "Tier"]
+__all__ = [
+    "MEDIA",
+    "Adjustment",
+    "Capacity",
+    "Media",
+    "PriorityScheme",
+    "SkillRequirement",
+    "Stage",
+    "Target",
+    "Tier",
+    "Window",
+]
 
 
 MEDIA = ("workitem", "voice", "chat", "email")
@@ -56,14 +67,98 @@ class Target(BaseModel):
         return " and ".join(parts) or "any"
 
 
+class Stage(BaseModel):
+    """One part of a priority curve: `increment` at the end of every
+    `interval_seconds` from where the stage begins until the next stage.
+
+    A stage begins `after_seconds` into the curve, or, in a scheme that
+    climbs to a value at the due date, `after_percent_of_sla` of the way
+    from the curve's start to the due date.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    after_seconds: float | None = Field(default=None, ge=0)
+    after_percent_of_sla: float | None = Field(default=None, ge=0, le=100)
+    increment: float
+    interval_seconds: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _check_one_start(self) -> Stage:
+        if (self.after_seconds is None) == (self.after_percent_of_sla is None):
+            raise ValueError(
+                "a stage needs exactly one of 'after_seconds' or "
+                "'after_percent_of_sla'"
+            )
+        return self
+
+
+class Window(BaseModel):
+    """A change of `raise_by` to the priority from `from_seconds` until (not
+    including) `until_seconds` into the curve."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    from_seconds: float = Field(ge=0)
+    until_seconds: float
+    raise_by: int
+
+    @model_validator(mode="after")
+    def _check_order(self) -> Window:
+        if self.until_seconds <= self.from_seconds:
+            raise ValueError(
+                f"a window must end after it starts: until_seconds "
+                f"{self.until_seconds} is not after from_seconds {self.from_seconds}"
+            )
+        return self
+
+
+class Adjustment(BaseModel):
+    """A change to an item's start priority from its business value.
+
+    The change is `value_attribute` times `factor` (0 when the attribute is
+    missing or not a number) plus, for each attribute in `bonus`, the amount
+    listed for the item's value of it. The sum is rounded and then limited
+    to [`minimum`, `maximum`] where those are set.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    value_attribute: str | None = None
+    factor: float = 1.0
+    bonus: dict[str, dict[str, int]] = Field(default_factory=dict)
+    minimum: int | None = None
+    maximum: int | None = None
+
+    @model_validator(mode="after")
+    def _check_bounds(self) -> Adjustment:
+        if (
+            self.minimum is not None
+            and self.maximum is not None
+            and self.minimum > self.maximum
+        ):
+            raise ValueError(
+                f"adjustment minimum {self.minimum} is above maximum {self.maximum}"
+            )
+        return self
+
+
 class PriorityScheme(BaseModel):
     """The curve of an item's priority while it waits.
 
-    Priority starts at `initial` and changes by `increment` at the end of
-    every `interval_seconds`, clamped to [`minimum`, `maximum`]. When
-    `reach_maximum_at_due` is set and the item has a due date, the increment
-    is derived so the curve reaches `maximum` at the due date. Once the due
-    date has passed, the priority is `overdue`.
+    Priority starts at `initial` (plus the item's business-value
+    `adjustment`) and moves by each stage's increment at the end of each of
+    its intervals, clamped to [`minimum`, `maximum`]. Without `stages`, one
+    stage of `increment` every `interval_seconds` applies. `windows` add
+    their amount while they are open.
+
+    With `reach_maximum_at_due` (or `priority_at_due`) and a due date, the
+    increments are scaled so the curve arrives at `maximum` (or at
+    `priority_at_due`) exactly at the due date, and stays there. Once the
+    due date has passed, the priority is `overdue` when that is set.
+
+    With `calendar`, time on the curve is open time of that business
+    calendar, until the due date. After it, time runs on the wall clock.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -76,15 +171,110 @@ class PriorityScheme(BaseModel):
     maximum: int = 1000
     overdue: int | None = None
     reach_maximum_at_due: bool = False
+    priority_at_due: int | None = None
+    stages: tuple[Stage, ...] = ()
+    windows: tuple[Window, ...] = ()
+    adjustment: Adjustment | None = None
+    calendar: str | None = None
+
+    @property
+    def due_target(self) -> int | None:
+        """Return the priority the curve arrives at on the due date, if any."""
+        if self.reach_maximum_at_due:
+            return self.maximum
+        return self.priority_at_due
 
     @model_validator(mode="after")
-    def _check_bounds(self) -> PriorityScheme:
+    def _check_scheme(self) -> PriorityScheme:
+        label = f"priority scheme {self.name!r}"
         if self.minimum > self.maximum:
             raise ValueError(
-                f"priority scheme {self.name!r}: minimum {self.minimum} is above "
-                f"maximum {self.maximum}"
+                f"{label}: minimum {self.minimum} is above maximum {self.maximum}"
             )
+        if self.priority_at_due is not None:
+            if self.reach_maximum_at_due:
+                raise ValueError(
+                    f"{label}: set either reach_maximum_at_due or "
+                    "priority_at_due, not both"
+                )
+            if not self.minimum <= self.priority_at_due <= self.maximum:
+                raise ValueError(
+                    f"{label}: field 'priority_at_due': {self.priority_at_due} is "
+                    f"outside [minimum {self.minimum}, maximum {self.maximum}]"
+                )
+        self._check_stages(label)
+        self._check_windows(label)
         return self
+
+    def _check_stages(self, label: str) -> None:
+        if not self.stages:
+            return
+        if self.increment != 0:
+            raise ValueError(
+                f"{label}: field 'increment': a scheme with 'stages' takes its "
+                "increments from the stages; remove 'increment'"
+            )
+        scaled = self.due_target is not None
+        for index, stage in enumerate(self.stages):
+            field = f"stages[{index}]"
+            if scaled and stage.after_percent_of_sla is None:
+                raise ValueError(
+                    f"{label}: field '{field}.after_seconds': a scheme that "
+                    "climbs to a priority at the due date must place its stages "
+                    "with after_percent_of_sla, because a fixed offset may lie "
+                    "past a short SLA"
+                )
+            if not scaled and stage.after_seconds is None:
+                raise ValueError(
+                    f"{label}: field '{field}.after_percent_of_sla': only a "
+                    "scheme with reach_maximum_at_due or priority_at_due may "
+                    "place stages by share of the SLA; use after_seconds"
+                )
+            if scaled and stage.increment < 0:
+                raise ValueError(
+                    f"{label}: field '{field}.increment': a scheme that climbs "
+                    "to a priority at the due date needs increments of 0 or "
+                    f"more, got {stage.increment}"
+                )
+        starts = [_stage_start(stage) for stage in self.stages]
+        for index in range(1, len(starts)):
+            if starts[index] <= starts[index - 1]:
+                raise ValueError(
+                    f"{label}: field 'stages[{index}]': stages must be listed in "
+                    f"order of their start, and {starts[index]} does not come "
+                    f"after {starts[index - 1]}"
+                )
+        if scaled:
+            if starts[0] != 0:
+                raise ValueError(
+                    f"{label}: field 'stages[0].after_percent_of_sla': the first "
+                    "stage must start at 0, so the curve is defined from the start"
+                )
+            if not any(stage.increment > 0 for stage in self.stages):
+                field = "reach_maximum_at_due" if self.reach_maximum_at_due else (
+                    "priority_at_due"
+                )
+                raise ValueError(
+                    f"{label}: field 'stages': no stage has a positive "
+                    f"increment, so the curve cannot climb as {field} requires"
+                )
+
+    def _check_windows(self, label: str) -> None:
+        ordered = sorted(
+            enumerate(self.windows), key=lambda pair: pair[1].from_seconds
+        )
+        for (first, earlier), (second, later) in zip(ordered, ordered[1:]):
+            if later.from_seconds < earlier.until_seconds:
+                raise ValueError(
+                    f"{label}: field 'windows': windows {first} and {second} "
+                    "overlap; merge them into one window per time span"
+                )
+
+
+def _stage_start(stage: Stage) -> float:
+    if stage.after_seconds is not None:
+        return stage.after_seconds
+    return stage.after_percent_of_sla
 
 
 class Capacity(BaseModel):

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from schemas.calendar import Calendar
 from schemas.routing import Media, PriorityScheme
 
 __all__ = [
@@ -107,12 +108,14 @@ class TierSpec(_Model):
 
 class Segment(_Model):
     """The department, process, scheme, SLA and targets a matching rule (or
-    the default) assigns to an item."""
+    the default) assigns to an item. With `calendar`, `sla_hours` are open
+    hours of that business calendar."""
 
     department: str
     process: str
     scheme: str
     sla_hours: float | None = Field(default=None, gt=0)
+    calendar: str | None = None
     target: TargetSpec = TargetSpec()
     tiers: tuple[TierSpec, ...] = Field(
         default=(), description="Wider targets after the primary one, in order"
@@ -154,6 +157,7 @@ class RuleSet(_Model):
         "counts each employee's finished items",
     )
     sources: dict[str, SourceMapping] = Field(default_factory=dict)
+    calendars: dict[str, Calendar] = Field(default_factory=dict)
     schemes: dict[str, PriorityScheme]
     rules: tuple[ClassificationRule, ...] = ()
     default: Segment
@@ -167,17 +171,32 @@ class RuleSet(_Model):
                 f"business_day_timezone {self.business_day_timezone!r} is not a "
                 "known IANA time zone, such as 'Europe/Berlin'"
             ) from error
+        for name, calendar in self.calendars.items():
+            if calendar.name != name:
+                raise ValueError(
+                    f"calendar key {name!r} differs from its name {calendar.name!r}"
+                )
         for name, scheme in self.schemes.items():
             if scheme.name != name:
                 raise ValueError(
                     f"scheme key {name!r} differs from its name {scheme.name!r}"
                 )
+            if scheme.calendar is not None and scheme.calendar not in self.calendars:
+                raise ValueError(
+                    f"priority scheme {name!r}: field 'calendar': unknown calendar "
+                    f"{scheme.calendar!r}; known: {sorted(self.calendars)}"
+                )
         for rule in (*self.rules, self.default):
+            label = getattr(rule, "name", "default")
             if rule.scheme not in self.schemes:
-                label = getattr(rule, "name", "default")
                 raise ValueError(
                     f"rule {label!r}: unknown priority scheme {rule.scheme!r}; "
                     f"known: {sorted(self.schemes)}"
+                )
+            if rule.calendar is not None and rule.calendar not in self.calendars:
+                raise ValueError(
+                    f"rule {label!r}: field 'calendar': unknown calendar "
+                    f"{rule.calendar!r}; known: {sorted(self.calendars)}"
                 )
         names = [rule.name for rule in self.rules]
         duplicates = sorted({name for name in names if names.count(name) > 1})

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.calendar import Calendar
 from schemas.routing import PriorityScheme, Target, Tier
 
 __all__ = [
@@ -63,6 +64,12 @@ class TaskClassified(_Event):
     target: Target
     tiers: tuple[Tier, ...] = ()
     due_at: datetime | None = None
+    priority_adjustment: int = Field(
+        default=0, description="Added to the start priority for business value"
+    )
+    calendar: Calendar | None = Field(
+        default=None, description="Business calendar of the scheme's curve"
+    )
 
 
 class TaskPrioritised(_Event):

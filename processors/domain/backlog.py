@@ -4,19 +4,26 @@ Each queue is a heap ordered by (highest priority, longest in routing). An
 item's priority is a step function of time (see `priority`). So the backlog
 keeps a second heap of the moments at which items change priority, and
 re-ranks only those items when time passes them. Time passing costs one heap
-push per priority step, never a rescan of the backlog. Removed
-and re-ranked items leave stale heap entries behind, which are skipped when
-they reach the top and dropped when the heaps are compacted.
+push per priority step, never a rescan of the backlog. An item whose scheme
+runs on a business calendar keeps a `BusinessClock`, so its change moments
+are wall-clock instants found by the calendar's table, not by scanning its
+hours. Items with the same scheme, start value, span and adjustment share
+one `Curve`. Removed and re-ranked items leave stale heap entries behind,
+which are skipped when they reach the top and dropped when their queue's
+heap is compacted.
 """
 
 from __future__ import annotations
 
 import heapq
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from processors.domain.priority import curve_value, next_change_after
+from processors.domain.calendar import MICROSECONDS
+from processors.domain.priority import BusinessClock, Curve, curve_clock
+from schemas.calendar import Calendar
 from schemas.routing import PriorityScheme
 
 __all__ = ["Backlog", "Step", "Waiting"]
@@ -30,17 +37,38 @@ COMPACTION_SLACK = 64
 
 @dataclass(slots=True)
 class Waiting:
-    """One waiting item. Times are seconds since the epoch."""
+    """One waiting item. Times are seconds since the epoch. The curve holds
+    the scheme, start value and span; `clock` is None for a curve on wall
+    time. Fields are kept few: a domain may hold a million of these."""
 
     task_id: str
     queue: str
-    scheme: PriorityScheme
     start: float
-    span: float | None
     queued: float
-    initial: int | None
     priority: int
     version: int
+    curve: Curve
+    clock: BusinessClock | None = None
+
+    @property
+    def scheme(self) -> PriorityScheme:
+        return self.curve.scheme
+
+    def priority_at(self, now: float) -> int:
+        """Return the item's priority at `now`, seconds since the epoch."""
+        return self.curve.value(self.elapsed(_micros(now)))
+
+    def elapsed(self, now: int) -> int:
+        """Return the curve time at `now`, both in microseconds."""
+        if self.clock is None:
+            return now - _micros(self.start)
+        return self.clock.elapsed(now)
+
+    def instant(self, offset: int) -> int:
+        """Return the instant of curve time `offset`, both in microseconds."""
+        if self.clock is None:
+            return _micros(self.start) + offset
+        return self.clock.instant(offset)
 
 
 class Step(NamedTuple):
@@ -56,10 +84,11 @@ class Backlog:
     def __init__(self) -> None:
         self._items: dict[str, Waiting] = {}
         self._queues: dict[str, list[tuple]] = {}
-        # (moment, task id, version, offset of the moment on the curve)
-        self._changes: list[tuple[float, str, int, float]] = []
+        # (moment in microseconds since the epoch, task id, version)
+        self._changes: list[tuple[int, str, int]] = []
         # Live items per queue.
         self._sizes: dict[str, int] = {}
+        self._curves: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
     def __len__(self) -> int:
         return len(self._items)
@@ -86,21 +115,37 @@ class Backlog:
         queued: float,
         initial: int | None,
         now: float,
+        *,
+        adjustment: int = 0,
+        calendar: Calendar | None = None,
     ) -> Waiting:
-        """Put an item in its queue, replacing any earlier entry of it."""
+        """Put an item in its queue, replacing any earlier entry of it.
+
+        `adjustment` is added to the start priority; with `calendar`, the
+        curve runs on that calendar's open time (see `priority`).
+        """
         previous = self._items.get(task_id)
         version = 0 if previous is None else previous.version + 1
         if previous is not None:
             self._sizes[previous.queue] -= 1
-        span = None if due is None else due - start
-        priority = curve_value(scheme, initial, now - start, span)
-        item = Waiting(
-            task_id, queue, scheme, start, span, queued, initial, priority, version
+        clock = curve_clock(
+            calendar, _micros(start), None if due is None else _micros(due)
         )
+        item = Waiting(
+            task_id=task_id,
+            queue=queue,
+            start=start,
+            queued=queued,
+            priority=0,
+            version=version,
+            curve=self._curve(scheme, initial, clock.span, adjustment),
+            clock=clock if isinstance(clock, BusinessClock) else None,
+        )
+        item.priority = item.priority_at(now)
         self._items[task_id] = item
         self._sizes[queue] = self._sizes.get(queue, 0) + 1
         self._push(item)
-        self._schedule_change(item, now - start)
+        self._schedule_change(item, _micros(now))
         return item
 
     def remove(self, task_id: str) -> Waiting | None:
@@ -115,24 +160,24 @@ class Backlog:
         """Re-rank every item whose priority changed by `now`.
 
         Each step of each curve is taken at its own moment, so an item that
-        stepped twice since the last call is reported twice. Returns each
-        step as (item, previous priority, moment), in time order.
+        stepped twice since the last call is reported twice. Returns the
+        steps in time order.
         """
         changed = []
-        while self._changes and self._changes[0][0] <= now:
-            moment, task_id, version, offset = heapq.heappop(self._changes)
+        current = _micros(now)
+        while self._changes and self._changes[0][0] <= current:
+            moment, task_id, version = heapq.heappop(self._changes)
             item = self._items.get(task_id)
             if item is None or item.version != version:
                 continue
             previous = item.priority
-            # The offset, not moment - start, so float rounding cannot land
-            # just before the step and schedule the same step again.
-            item.priority = curve_value(item.scheme, item.initial, offset, item.span)
+            item.priority = item.curve.value(item.elapsed(moment))
             item.version += 1
             self._push(item)
-            self._schedule_change(item, offset)
+            self._schedule_change(item, moment)
             if item.priority != previous:
-                changed.append(Step(task_id, previous, item.priority, moment))
+                step = Step(task_id, previous, item.priority, moment / MICROSECONDS)
+                changed.append(step)
         if len(self._changes) > COMPACTION_FACTOR * len(self._items) + 1024:
             self._compact_changes()
         return changed
@@ -140,10 +185,10 @@ class Backlog:
     def next_change(self) -> float | None:
         """Return the earliest moment an item's priority changes."""
         while self._changes:
-            _, task_id, version, _ = self._changes[0]
+            _, task_id, version = self._changes[0]
             item = self._items.get(task_id)
             if item is not None and item.version == version:
-                return self._changes[0][0]
+                return self._changes[0][0] / MICROSECONDS
             heapq.heappop(self._changes)
         return None
 
@@ -173,19 +218,37 @@ class Backlog:
         items = [item for item in self._items.values() if item.queue == queue]
         return sorted(items, key=_rank)
 
+    def _curve(
+        self,
+        scheme: PriorityScheme,
+        initial: int | None,
+        span: int | None,
+        adjustment: int,
+    ) -> Curve:
+        """Return the shared curve of these settings, resolving it once."""
+        key = (scheme, initial, span, adjustment)
+        try:
+            curve = self._curves.get(key)
+        except TypeError:  # a scheme that cannot be hashed is not shared
+            return Curve(scheme, initial, span, adjustment)
+        if curve is None:
+            curve = Curve(scheme, initial, span, adjustment)
+            self._curves[key] = curve
+        return curve
+
     def _push(self, item: Waiting) -> None:
         entry = (-item.priority, item.queued, item.task_id, item.version)
-        heap = self._queues.setdefault(item.queue, [])
-        heapq.heappush(heap, entry)
+        heapq.heappush(self._queues.setdefault(item.queue, []), entry)
         self._compact_if_sparse(item.queue)
 
-    def _schedule_change(self, item: Waiting, elapsed: float) -> None:
-        """Schedule the item's next priority step after `elapsed` on its curve."""
-        offset = next_change_after(item.scheme, item.initial, elapsed, item.span)
+    def _schedule_change(self, item: Waiting, current: int) -> None:
+        """Schedule the item's next priority step after `current` (µs)."""
+        offset = item.curve.next_change(item.elapsed(current))
         if offset is not None:
-            moment = item.start + offset
-            entry = (moment, item.task_id, item.version, offset)
-            heapq.heappush(self._changes, entry)
+            # The clock maps a later curve time to a later instant, so the
+            # moment is after `current`; the bound only guards that invariant.
+            moment = max(item.instant(offset), current + 1)
+            heapq.heappush(self._changes, (moment, item.task_id, item.version))
 
     def _compact_if_sparse(self, queue: str) -> None:
         """Drop a queue's stale heap entries once they outnumber its items."""
@@ -216,3 +279,7 @@ class Backlog:
 
 def _rank(item: Waiting) -> tuple:
     return (-item.priority, item.queued, item.task_id)
+
+
+def _micros(seconds: float) -> int:
+    return round(seconds * MICROSECONDS)

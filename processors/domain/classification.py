@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from processors.domain.calendar import add_business_seconds, business_seconds_between
+from processors.domain.priority import adjustment_for
+from schemas.calendar import Calendar
 from schemas.routing import PriorityScheme, SkillRequirement, Target, Tier
 from schemas.rules import Condition, RuleSet, Segment, TargetSpec, TierSpec
 
@@ -22,6 +25,9 @@ class Classification:
     target: Target
     due_at: datetime | None
     tiers: tuple[Tier, ...] = ()
+    priority_adjustment: int = 0
+    # The business calendar the scheme's curve runs on, if it names one.
+    calendar: Calendar | None = None
 
 
 def classify(
@@ -32,7 +38,8 @@ def classify(
 ) -> Classification:
     """Apply the first matching rule, in order, or the rule set's default.
 
-    A due date sent by the source wins over the segment's SLA.
+    A due date sent by the source wins over the segment's SLA. With a
+    segment calendar, the SLA counts open hours of that calendar.
     """
     segment: Segment = rules.default
     rule_name = "default"
@@ -41,37 +48,71 @@ def classify(
             segment, rule_name = rule, rule.name
             break
 
+    calendar = None if segment.calendar is None else rules.calendars[segment.calendar]
     if due_at is None and segment.sla_hours is not None:
-        due_at = captured_at + timedelta(hours=segment.sla_hours)
-    sla = None if due_at is None else (due_at - captured_at).total_seconds()
+        if calendar is None:
+            due_at = captured_at + timedelta(hours=segment.sla_hours)
+        else:
+            due_at = add_business_seconds(
+                calendar, captured_at, segment.sla_hours * 3600
+            )
+    scheme = rules.schemes[segment.scheme]
     return Classification(
         department=segment.department,
         process=segment.process,
         rule=rule_name,
-        scheme=rules.schemes[segment.scheme],
+        scheme=scheme,
         target=resolve_target(segment.target, attributes),
         due_at=due_at,
-        tiers=resolve_tiers(segment.tiers, attributes, sla),
+        tiers=resolve_tiers(
+            segment.tiers, attributes, captured_at, due_at, calendar
+        ),
+        priority_adjustment=adjustment_for(scheme, attributes),
+        calendar=None if scheme.calendar is None else rules.calendars[scheme.calendar],
     )
 
 
 def resolve_tiers(
-    specs: tuple[TierSpec, ...], attributes: dict[str, Any], sla_seconds: float | None
+    specs: tuple[TierSpec, ...],
+    attributes: dict[str, Any],
+    captured_at: datetime,
+    due_at: datetime | None,
+    calendar: Calendar | None = None,
 ) -> tuple[Tier, ...]:
-    """Turn tier specs into tiers. A share-of-SLA tier of an item without a
-    due date is left out, because the item has no SLA to take a share of."""
+    """Turn tier specs into tiers, with waits in wall-clock seconds.
+
+    A share-of-SLA tier waits until that share of the time from capture to
+    the due date has passed, counting open time only when the segment has a
+    calendar. Such a tier of an item without a due date is left out, because
+    the item has no SLA to take a share of.
+    """
     tiers = []
     for spec in specs:
         if spec.after_seconds is not None:
             after = spec.after_seconds
-        elif sla_seconds is not None:
-            after = max(0.0, sla_seconds) * spec.after_percent_of_sla / 100
+        elif due_at is not None:
+            after = _share_of_sla(
+                spec.after_percent_of_sla, captured_at, due_at, calendar
+            )
         else:
             continue
         tiers.append(
             Tier(target=resolve_target(spec.target, attributes), after_seconds=after)
         )
     return tuple(tiers)
+
+
+def _share_of_sla(
+    percent: float, captured_at: datetime, due_at: datetime, calendar: Calendar | None
+) -> float:
+    """Return the wall-clock seconds from capture until `percent` of the SLA
+    has passed."""
+    if calendar is None:
+        sla = max(0.0, (due_at - captured_at).total_seconds())
+        return sla * percent / 100
+    open_seconds = business_seconds_between(calendar, captured_at, due_at)
+    reached = add_business_seconds(calendar, captured_at, open_seconds * percent / 100)
+    return (reached - captured_at).total_seconds()
 
 
 def resolve_target(spec: TargetSpec, attributes: dict[str, Any]) -> Target:

@@ -456,6 +456,8 @@ class Distributor:
             item.queued,
             item.initial_priority,
             now.timestamp(),
+            adjustment=item.priority_adjustment,
+            calendar=item.calendar,
         )
 
     def order_key(self, item: WaitingItem, now: datetime) -> tuple:
@@ -469,6 +471,8 @@ class Distributor:
             item.due_at,
             now,
             item.initial_priority,
+            adjustment=item.priority_adjustment,
+            calendar=item.calendar,
         )
 
     def can_take(

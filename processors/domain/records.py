@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+from schemas.calendar import Calendar
 from schemas.distribution import RouteTask
 from schemas.routing import Capacity, PriorityScheme, Target, Tier
 
@@ -50,6 +51,8 @@ class WaitingItem:
     queued: float
     due: float | None
     initial_priority: int | None = None
+    priority_adjustment: int = 0
+    calendar: Calendar | None = None
     preferred_agent: str | None = None
     summary: dict[str, Any] | None = None
     offer_id: str | None = None
@@ -94,6 +97,8 @@ class WaitingItem:
         self.queued = queued
         self.due = None if route.due_at is None else route.due_at.timestamp()
         self.initial_priority = route.initial_priority
+        self.priority_adjustment = route.priority_adjustment
+        self.calendar = None if route.calendar is None else intern(route.calendar)
         self.preferred_agent = route.preferred_agent
         self.summary = dict(route.summary) or None
         self.tier = min(self.tier, len(self.tiers))
@@ -123,6 +128,8 @@ class WaitingItem:
             queued_at=self.queued_at,
             due_at=self.due_at,
             initial_priority=self.initial_priority,
+            priority_adjustment=self.priority_adjustment,
+            calendar=self.calendar,
             preferred_agent=self.preferred_agent,
             summary=self.summary or {},
         )

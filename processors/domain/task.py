@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from processors.domain.classification import Classification, classify
 from processors.domain.priority import priority_at
+from schemas.calendar import Calendar
 from schemas.capture import MAX_ITEM_ATTRIBUTE_BYTES, CaptureCommand, task_id_for
 from schemas.distribution import (
     DecisionAccepted,
@@ -83,6 +84,8 @@ class TaskState(BaseModel):
     process: str | None = None
     rule: str | None = None
     scheme: PriorityScheme | None = None
+    priority_adjustment: int = 0
+    calendar: Calendar | None = None
     target: Target | None = None
     tiers: tuple[Tier, ...] = ()
     tier: int = 0
@@ -318,6 +321,8 @@ class _Builder:
                 target=classification.target,
                 tiers=classification.tiers,
                 due_at=classification.due_at,
+                priority_adjustment=classification.priority_adjustment,
+                calendar=classification.calendar,
             ),
         )
         priority = priority_at(
@@ -326,6 +331,8 @@ class _Builder:
             classification.due_at,
             self.now,
             self.state.initial_priority,
+            adjustment=classification.priority_adjustment,
+            calendar=classification.calendar,
         )
         self.emit(
             "task.prioritised",
@@ -350,6 +357,8 @@ class _Builder:
             queued_at=state.queued_at,
             due_at=state.due_at,
             initial_priority=state.initial_priority,
+            priority_adjustment=state.priority_adjustment,
+            calendar=state.calendar,
             preferred_agent=state.preferred_agent,
             summary={
                 "department": state.department,
@@ -471,6 +480,8 @@ def evolve(
                 tiers=body.tiers,
                 tier=0,
                 due_at=body.due_at,
+                priority_adjustment=body.priority_adjustment,
+                calendar=body.calendar,
                 rule_set_version=rule_set_version,
             )
         case TaskPrioritised():
