@@ -64,8 +64,6 @@ def register(runtime: Runtime) -> None:
     item_table = runtime.table("distributor-items")
     agent_table = runtime.table("distributor-agents")
     producer = f"{PROCESSOR}/{runtime.producer_name}"
-    offer_timeout = timedelta(seconds=runtime.rules.offer_timeout_seconds)
-    fairness = runtime.rules.fairness
     domains: dict[str, Distributor] = {}
     clocks: dict[str, datetime] = {}
     ticks_sent: dict[str, datetime] = {}
@@ -80,9 +78,15 @@ def register(runtime: Runtime) -> None:
                 # One scan of both tables per assignment serves every domain.
                 unloaded["domains"] = _stored_by_domain(item_table, agent_table)
             items, agents = unloaded["domains"].pop(domain, ([], []))
-            distributor = _restore(domain, offer_timeout, fairness, items, agents, now)
+            distributor = _restore(domain, *routing_settings(), items, agents, now)
             domains[domain] = distributor
+        # The active rule set version may have changed since the last message.
+        distributor.offer_timeout, distributor.fairness = routing_settings()
         return distributor
+
+    def routing_settings() -> tuple[timedelta, str]:
+        rules = runtime.rules
+        return timedelta(seconds=rules.offer_timeout_seconds), rules.fairness
 
     def persist(distributor: Distributor) -> None:
         for task_id in distributor.dirty_items:
@@ -196,7 +200,7 @@ def register(runtime: Runtime) -> None:
         except Exception:
             # The in-memory state may be half changed: reload it from the tables.
             records = _stored_by_domain(item_table, agent_table).get(domain, ([], []))
-            domains[domain] = _restore(domain, offer_timeout, fairness, *records, now)
+            domains[domain] = _restore(domain, *routing_settings(), *records, now)
             raise
         # The effects reach the broker before the state is stored, so a crash
         # in between repeats them (same ids) instead of losing them.
@@ -216,6 +220,7 @@ def register(runtime: Runtime) -> None:
         name="distributor",
     )
     async def distributor_agent(stream):
+        await runtime.rule_sets.wait_ready()
         async for event in stream.events():
             try:
                 if len(event.value or b"") > MAX_CAPTURE_BYTES:

@@ -27,7 +27,8 @@ def run_worker(
     """Start the worker and block until it is stopped (SIGTERM or Ctrl-C)."""
     rules = load_rules(rules_path) if rules_path else default_rules()
     data_dir.mkdir(parents=True, exist_ok=True)
-    runtime = create_app(settings, rules, data_dir, web_port, name)
+    origin = str(rules_path) if rules_path else "the shipped rule set"
+    runtime = create_app(settings, rules, data_dir, web_port, name, origin)
     _quiet_library_loggers(runtime.app, loglevel)
     worker = faust.Worker(runtime.app, loglevel=loglevel, quiet=True)
     worker.execute_from_commandline()
