@@ -1,6 +1,6 @@
 """Bearer tokens of the worker's HTTP API, configured by environment.
 
-WORKSTREAM_API_TOKENS holds comma-separated entries NAME:ROLE:TOKEN. ROLE is
+WORKSTREAM_API_TOKENS contains comma-separated entries NAME:ROLE:TOKEN. ROLE is
 `read` (read rule sets, validate) or `apply` (also apply new versions). NAME
 is recorded as the author of the versions that token applies.
 """

@@ -185,6 +185,10 @@ class RuleSetFeed:
         return high
 
     def _publish_seed(self) -> None:
+        # NOTE: workers that start together on an empty topic may each publish
+        # the seed. Readers keep the first record of the version, but
+        # compaction keeps the last one of the key, so after compaction the
+        # author and time of the first version may name another worker.
         record = rule_log.new_record(
             self.seed,
             author=f"{self.producer_name} (from {self.seed_origin})",

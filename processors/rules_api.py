@@ -2,7 +2,7 @@
 
 Every API call needs `Authorization: Bearer TOKEN` with a token from
 WORKSTREAM_API_TOKENS (see processors/api_tokens.py). Without any token
-configured, reads and validation are open and applying is refused. Errors
+configured, reads and validation are open and applying is rejected. Errors
 are JSON objects with an `error` message; an invalid rule set also gets
 `problems`, one per invalid place, naming the rule and field.
 """
@@ -34,7 +34,7 @@ APPLY_TIMEOUT_SECONDS = 30.0
 
 
 class ApiError(Exception):
-    """An error answer: HTTP status, message and extra JSON fields."""
+    """An error response: HTTP status, message and extra JSON fields."""
 
     def __init__(self, status: int, message: str, **extra) -> None:
         super().__init__(message)
@@ -68,8 +68,8 @@ def register(runtime: Runtime) -> None:
     apply_lock = asyncio.Lock()
     if not tokens.configured:
         log.warning(
-            "%s is not set: the rules API is open for reading and refuses to "
-            "apply rule sets",
+            "%s is not set: the rules API is open for reading and rejects "
+            "requests to apply rule sets",
             TOKENS_VARIABLE,
         )
 
@@ -115,7 +115,9 @@ def register(runtime: Runtime) -> None:
         try:
             version = int(text)
         except ValueError:
-            raise ApiError(400, f"invalid version {text!r}: expected a whole number")
+            raise ApiError(
+                400, f"invalid version {text!r}: expected a whole number"
+            ) from None
         record = feed.registry.get(version)
         if record is None:
             known = [r.version for r in feed.registry.history()]

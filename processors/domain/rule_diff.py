@@ -15,9 +15,12 @@ SECTIONS = ("settings", "sources", "schemes", "rules", "default")
 
 @dataclass(frozen=True)
 class Change:
-    """One difference. `item` is the source, scheme or rule name (None for
-    settings and the default segment); `field` is a dotted path inside it;
-    for a moved rule, `before` and `after` are its positions, from 1."""
+    """One difference between two rule sets.
+
+    `item` is the source, scheme or rule name, or None for settings and the
+    default segment. `field` is a dotted path inside it. For a moved rule,
+    `before` and `after` are its positions, counted from 1.
+    """
 
     section: str
     item: str | None
