@@ -8,8 +8,6 @@ import os
 import sys
 from pathlib import Path
 
-import orjson
-
 __all__ = ["main"]
 
 log = logging.getLogger(__name__)

@@ -93,7 +93,9 @@ def read_registry(settings: BrokerSettings) -> RuleSetRegistry:
     return registry
 
 
-def publish(settings: BrokerSettings, record: RuleSetApplied, producer_name: str) -> int:
+def publish(
+    settings: BrokerSettings, record: RuleSetApplied, producer_name: str
+) -> int:
     """Send `record` to the rules topic and return its offset once stored."""
     key, value = encode_record(record, producer_name)
     producer = Producer(settings.producer_config(acks="all"))
@@ -137,4 +139,3 @@ def apply_rule_set(
             "read the history, raise the version and apply again"
         )
     return record
-

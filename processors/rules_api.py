@@ -58,7 +58,10 @@ def summary(record: RuleSetApplied, active: int | None) -> dict:
 
 
 def detail(record: RuleSetApplied, active: int | None) -> dict:
-    return {**summary(record, active), "rule_set": record.rule_set.model_dump(mode="json")}
+    return {
+        **summary(record, active),
+        "rule_set": record.rule_set.model_dump(mode="json"),
+    }
 
 
 def register(runtime: Runtime) -> None:
@@ -93,9 +96,7 @@ def register(runtime: Runtime) -> None:
                 f"token configured in {TOKENS_VARIABLE}",
             )
         if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(
-                401, "the Authorization header must be 'Bearer TOKEN'"
-            )
+            raise ApiError(401, "the Authorization header must be 'Bearer TOKEN'")
         principal = tokens.lookup(token.strip())
         if principal is None:
             raise ApiError(401, "invalid bearer token")
@@ -145,8 +146,14 @@ def register(runtime: Runtime) -> None:
                 422,
                 f"invalid rule set: {len(error.problems) or 1} problem(s)",
                 problems=[problem.as_dict() for problem in error.problems]
-                or [{"location": "document", "rule": None, "field": None,
-                     "message": str(error)}],
+                or [
+                    {
+                        "location": "document",
+                        "rule": None,
+                        "field": None,
+                        "message": str(error),
+                    }
+                ],
             ) from error
 
     async def apply(request) -> dict:
@@ -154,8 +161,9 @@ def register(runtime: Runtime) -> None:
         comment = request.query.get("comment", "")
         if len(comment) > MAX_COMMENT_CHARS:
             raise ApiError(
-                400, f"the comment has {len(comment)} characters, at most "
-                f"{MAX_COMMENT_CHARS} are allowed"
+                400,
+                f"the comment has {len(comment)} characters, at most "
+                f"{MAX_COMMENT_CHARS} are allowed",
             )
         rules = await rule_set_from_body(request)
         await feed.wait_ready()
@@ -182,7 +190,9 @@ def register(runtime: Runtime) -> None:
                 "at the same time; read the history, raise the version and apply again",
             )
         log.info(
-            "rule set version %d applied by %s over HTTP", record.version, principal.name
+            "rule set version %d applied by %s over HTTP",
+            record.version,
+            principal.name,
         )
         return summary(record, active_version())
 

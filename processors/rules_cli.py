@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import getpass
 import socket
-from datetime import UTC
 import sys
+from datetime import UTC
 from pathlib import Path
 
 import orjson
@@ -71,17 +71,14 @@ def add_rules_parser(commands) -> None:
 
     diff = actions.add_parser(
         "diff",
-        help="show the differences between two versions or files, per rule and "
-        "field",
+        help="show the differences between two versions or files, per rule and field",
         description="Each of A and B is a version number or a rule set file. "
         "Without arguments: the version before the active one against the active "
         "one. With only A: A against the active version.",
     )
     diff.add_argument("before", nargs="?", metavar="A", help="version or file")
     diff.add_argument("after", nargs="?", metavar="B", help="version or file")
-    diff.add_argument(
-        "--json", action="store_true", help="print the changes as JSON"
-    )
+    diff.add_argument("--json", action="store_true", help="print the changes as JSON")
     diff.set_defaults(run=_guarded(_diff))
 
     history = actions.add_parser(
@@ -299,4 +296,3 @@ def _history(arguments) -> int:
         print(f"{r.version:>6}{marker}  {applied:<19}  {r.applied_by:<28}  {r.comment}")
     print("* active version")
     return 0
-

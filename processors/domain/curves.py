@@ -65,14 +65,18 @@ def scheme_curves(rules: RuleSet) -> list[SchemeCurves]:
 
     A scheme that no rule uses gets one curve without a due date.
     """
-    slas: dict[str, dict[float | None, list[str]]] = {name: {} for name in rules.schemes}
+    slas: dict[str, dict[float | None, list[str]]] = {
+        name: {} for name in rules.schemes
+    }
     for segment in (*rules.rules, rules.default):
         name = getattr(segment, "name", "default")
         slas[segment.scheme].setdefault(segment.sla_hours, []).append(name)
     result = []
     for scheme_name, scheme in rules.schemes.items():
         by_sla = slas[scheme_name] or {None: []}
-        ordered = sorted(by_sla.items(), key=lambda entry: (entry[0] is None, entry[0] or 0))
+        ordered = sorted(
+            by_sla.items(), key=lambda entry: (entry[0] is None, entry[0] or 0)
+        )
         curves = tuple(
             _curve(scheme, sla_hours, tuple(users)) for sla_hours, users in ordered
         )

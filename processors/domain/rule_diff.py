@@ -75,12 +75,12 @@ def _diff_named(
         if name not in old:
             where = new_names.index(name) + 1 if positions else value
             changes.append(Change(section, name, None, "added", None, where))
-    for name in old:
+    for name, value in old.items():
         if name not in new:
-            changes.append(Change(section, name, None, "removed", old[name], None))
-    for name in new:
+            changes.append(Change(section, name, None, "removed", value, None))
+    for name, value in new.items():
         if name in old:
-            changes += _diff_fields(section, name, old[name], new[name])
+            changes += _diff_fields(section, name, old[name], value)
     return changes
 
 
@@ -99,7 +99,9 @@ def _diff_fields(
             )
         elif old_leaves[path] != new_leaves[path]:
             changes.append(
-                Change(section, item, path, "changed", old_leaves[path], new_leaves[path])
+                Change(
+                    section, item, path, "changed", old_leaves[path], new_leaves[path]
+                )
             )
     return changes
 
@@ -111,8 +113,14 @@ def _moves(old_order: list[str], new_order: list[str]) -> list[Change]:
     old_common = [name for name in old_order if name in common]
     new_common = [name for name in new_order if name in common]
     return [
-        Change("rules", name, None, "moved", old_order.index(name) + 1,
-               new_order.index(name) + 1)
+        Change(
+            "rules",
+            name,
+            None,
+            "moved",
+            old_order.index(name) + 1,
+            new_order.index(name) + 1,
+        )
         for index, name in enumerate(new_common)
         if old_common[index] != name
     ]

@@ -9,6 +9,7 @@ loaded in headless Chromium.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -53,7 +54,7 @@ def stack(tmp_path_factory):
     saved = os.environ.get("WORKSTREAM_API_TOKENS")
     os.environ["WORKSTREAM_API_TOKENS"] = TOKENS
     try:
-        stack = Stack(workers=1, run_dir=tmp_path_factory.mktemp("rules-stack"))
+        stack = Stack(workers=2, run_dir=tmp_path_factory.mktemp("rules-stack"))
         stack.start()
     finally:
         if saved is None:
@@ -85,7 +86,11 @@ def _http(
         request.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, orjson.loads(response.read()), dict(response.headers)
+            return (
+                response.status,
+                orjson.loads(response.read()),
+                dict(response.headers),
+            )
     except urllib.error.HTTPError as error:
         return error.code, orjson.loads(error.read()), dict(error.headers)
 
@@ -144,9 +149,17 @@ def _queued(events, task_ids, count: int = 1) -> bool:
     )
 
 
-def _health_version(stack: Stack) -> int | None:
-    status, body, _ = _http(stack, "/health/")
-    return body.get("rule_set_version") if status == 200 else None
+def _health_version(stack: Stack, worker: int = 0) -> int | None:
+    port = stack.workers[worker][1]
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/") as response:
+            return orjson.loads(response.read()).get("rule_set_version")
+    except urllib.error.HTTPError:
+        return None
+
+
+def _versions(stack: Stack) -> list[int | None]:
+    return [_health_version(stack, worker) for worker in range(len(stack.workers))]
 
 
 def _next_rules(stack: Stack, tmp_path: Path) -> tuple[Path, int]:
@@ -172,14 +185,16 @@ def _next_rules(stack: Stack, tmp_path: Path) -> tuple[Path, int]:
 @pytest.fixture(scope="module")
 def reload_run(stack, tmp_path_factory):
     old_version = _health_version(stack)
-    pid = stack.workers[0][0].pid
-    _send(stack, [(task, _capture(task, "create", "1 - Critical", 0)) for task in BEFORE])
+    pids = [process.pid for process, _ in stack.workers]
+    _send(
+        stack, [(task, _capture(task, "create", "1 - Critical", 0)) for task in BEFORE]
+    )
     _events_when(stack, lambda events: _queued(events, BEFORE))
 
     path, new_version = _next_rules(stack, tmp_path_factory.mktemp("rules"))
     applied = _cli(stack, "apply", str(path), "--comment", "major incidents team")
     deadline = time.monotonic() + 30
-    while _health_version(stack) != new_version and time.monotonic() < deadline:
+    while set(_versions(stack)) != {new_version} and time.monotonic() < deadline:
         time.sleep(0.2)
 
     # An item captured before the change moves to priority 2 after it.
@@ -193,9 +208,9 @@ def reload_run(stack, tmp_path_factory):
     yield {
         "old_version": old_version,
         "new_version": new_version,
-        "reloaded_version": _health_version(stack),
-        "same_process": stack.workers[0][0].pid == pid
-        and stack.workers[0][0].poll() is None,
+        "reloaded_versions": _versions(stack),
+        "same_processes": [process.pid for process, _ in stack.workers] == pids,
+        "running": [process.poll() is None for process, _ in stack.workers],
         "applied": applied.stdout,
         "events": events,
         "history": orjson.loads(_cli(stack, "history", "--json").stdout),
@@ -211,8 +226,10 @@ def _of(run, task_id: str, event_type: str) -> list:
 
 def test_worker_reloads_without_restart(reload_run):
     assert reload_run["new_version"] == reload_run["old_version"] + 1
-    assert reload_run["reloaded_version"] == reload_run["new_version"]
-    assert reload_run["same_process"]
+    # Every worker reads every version, not only the one holding the partition.
+    assert reload_run["reloaded_versions"] == [reload_run["new_version"]] * 2
+    assert reload_run["same_processes"]
+    assert reload_run["running"] == [True, True]
     assert f"version {reload_run['new_version']}" in reload_run["applied"]
 
 
@@ -262,16 +279,23 @@ def test_history_lists_versions(reload_run):
     versions = [entry["version"] for entry in history]
     assert versions[-1] == reload_run["new_version"]
     assert versions == sorted(versions)
-    assert history[0]["applied_by"].startswith("worker-1")
+    # Whichever worker found the topic empty first published the seed.
+    seed_author = history[0]["applied_by"]
+    assert re.match(r"worker-[12] \(from the shipped rule set\)", seed_author)
     assert history[-1]["comment"] == "major incidents team"
     assert history[-1]["active"] is True
 
 
 def test_diff_names_rule_and_field(reload_run):
     diff = reload_run["diff"]
-    assert "rule 'incident-critical' department: 'IT Operations' -> 'Major Incidents'" in diff
+    assert (
+        "rule 'incident-critical' department: 'IT Operations' -> 'Major Incidents'"
+        in diff
+    )
     assert "rule 'incident-critical' sla_hours: 4.0 -> 2.0" in diff
-    assert "rule 'incident-high' department: 'IT Operations' -> 'IT Service Desk'" in diff
+    assert (
+        "rule 'incident-high' department: 'IT Operations' -> 'IT Service Desk'" in diff
+    )
 
 
 def test_show_past_version(stack, reload_run):
@@ -512,7 +536,9 @@ def test_page_lists_rules_and_curves(stack, browser):
             ys = [y for _, y in points]
             assert xs == sorted(xs), scheme
             # SVG y grows downwards: a rising priority has falling y.
-            assert all(later <= earlier for earlier, later in zip(ys, ys[1:])), scheme
+            assert all(later <= earlier for earlier, later in itertools.pairwise(ys)), (
+                scheme
+            )
             if sla_hours != "none":
                 # Every shipped scheme climbs to its maximum by the due date.
                 assert len(points) >= 4, scheme

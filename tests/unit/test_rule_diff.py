@@ -28,7 +28,9 @@ def test_same_rules_no_changes():
 def test_rule_field_change():
     after = changed(sla=lambda d: rule(d, "incident-high").update(sla_hours=6))
     changes = diff_rule_sets(default_rules(), after)
-    assert changes == [Change("rules", "incident-high", "sla_hours", "changed", 8.0, 6.0)]
+    assert changes == [
+        Change("rules", "incident-high", "sla_hours", "changed", 8.0, 6.0)
+    ]
     text = format_changes(changes, "version 1", "file")
     assert "rules:\n  ~ rule 'incident-high' sla_hours: 8.0 -> 6.0" in text
 

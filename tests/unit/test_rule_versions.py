@@ -17,7 +17,11 @@ AT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 def record(version: int, author: str = "ana", comment: str = "") -> RuleSetApplied:
     rules = default_rules().model_copy(update={"version": version})
     return RuleSetApplied(
-        version=version, rule_set=rules, applied_by=author, applied_at=AT, comment=comment
+        version=version,
+        rule_set=rules,
+        applied_by=author,
+        applied_at=AT,
+        comment=comment,
     )
 
 
@@ -90,7 +94,9 @@ def test_event_version_must_match_rules():
 def test_event_needs_author_and_zone():
     rules = default_rules()
     with pytest.raises(ValidationError):
-        RuleSetApplied(version=rules.version, rule_set=rules, applied_by="", applied_at=AT)
+        RuleSetApplied(
+            version=rules.version, rule_set=rules, applied_by="", applied_at=AT
+        )
     with pytest.raises(ValidationError):
         RuleSetApplied(
             version=rules.version,
