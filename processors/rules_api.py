@@ -14,6 +14,7 @@ import logging
 from importlib import resources
 
 import yaml
+from aiohttp.web import HTTPRequestEntityTooLarge
 from faust.web import View
 
 from processors import rule_log
@@ -128,7 +129,14 @@ def register(runtime: Runtime) -> None:
         return record
 
     async def rule_set_from_body(request) -> RuleSet:
-        body = await request.read()
+        try:
+            body = await request.read()
+        except HTTPRequestEntityTooLarge as error:
+            raise ApiError(
+                413,
+                f"the request body is too large ({error.text}); a rule set is "
+                "far smaller, so check what is sent",
+            ) from error
         if not body.strip():
             raise ApiError(
                 400, "the request body is empty; send the rule set as YAML or JSON"

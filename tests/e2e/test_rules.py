@@ -386,6 +386,13 @@ def test_api_unparsable_body_400(stack):
     assert "not valid YAML or JSON" in body["error"]
 
 
+def test_api_oversized_body_413(stack):
+    body = b"# " + b"x" * (2 * 1024 * 1024)
+    status, answer, _ = _http(stack, "/api/rules/validate", READ_TOKEN, body)
+    assert status == 413
+    assert "request body size 1048576 exceeded" in answer["error"]
+
+
 def test_api_old_version_409(stack):
     active = _http(stack, "/api/rules", token=READ_TOKEN)[1]
     document = active["rule_set"]
