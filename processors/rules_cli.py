@@ -289,10 +289,13 @@ def _history(arguments) -> int:
         ]
         print(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
         return 0
-    print(f"{'version':>7}  {'applied at (UTC)':<19}  {'by':<28}  comment")
+    width = max(len("by"), *(len(r.applied_by) for r in records))
+    print(f"{'version':>7}  {'applied at (UTC)':<19}  {'by':<{width}}  comment")
     for r in records:
         marker = "*" if r.version == active else " "
         applied = r.applied_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-        print(f"{r.version:>6}{marker}  {applied:<19}  {r.applied_by:<28}  {r.comment}")
+        print(
+            f"{r.version:>6}{marker}  {applied:<19}  {r.applied_by:<{width}}  {r.comment}"
+        )
     print("* active version")
     return 0
