@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ import aiokafka
 import faust
 
 from processors.clock import Clock, clock_from_env
+from processors.rule_feed import RuleSetFeed
 from schemas.rules import RuleSet
 from topics import catalog
 from topics.settings import EMBEDDED_FETCH_WAIT_MS, BrokerSettings
@@ -22,12 +24,17 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Runtime:
-    """The app, rules and clock shared by every processor of one worker."""
+    """The app, rule sets and clock shared by every processor of one worker."""
 
     app: faust.App
-    rules: RuleSet
+    rule_sets: RuleSetFeed
     clock: Clock
     producer_name: str
+
+    @property
+    def rules(self) -> RuleSet:
+        """Return the active rule set: the newest version on the rules topic."""
+        return self.rule_sets.rules
 
     def topic(self, name: str) -> faust.TopicT:
         return self.app.topic(
@@ -55,8 +62,13 @@ def create_app(
     data_dir: Path,
     web_port: int = 6066,
     worker_name: str = "worker",
+    rules_origin: str = "the shipped rule set",
 ) -> Runtime:
-    """Build the Faust app with every processor registered on it."""
+    """Build the Faust app with every processor registered on it.
+
+    `rules` is published as the first version when the rules topic is empty;
+    otherwise the topic's newest version is active.
+    """
     producer_options = {}
     if settings.one_record_batches:
         # One record per batch: see BrokerSettings.
@@ -84,22 +96,45 @@ def create_app(
         table_cleanup_interval=3600.0,
         **producer_options,
     )
-    runtime = Runtime(app, rules, clock_from_env(), producer_name=worker_name)
+    feed = RuleSetFeed(settings, rules, rules_origin, worker_name)
+    runtime = Runtime(app, feed, clock_from_env(), producer_name=worker_name)
+    _start_rule_feed(runtime)
 
-    from processors import capture, distributor, tasks, web
+    from processors import capture, distributor, rules_api, tasks, web
 
     capture.register(runtime)
     tasks.register(runtime)
     distributor.register(runtime)
     web.register(runtime)
+    rules_api.register(runtime)
     log.info(
-        "worker %s configured: broker %s, rule set version %d, data in %s",
+        "worker %s configured: broker %s, rule set version %d from %s until the "
+        "rules topic is read, data in %s",
         worker_name,
         settings.bootstrap_servers,
         rules.version,
+        rules_origin,
         data_dir,
     )
     return runtime
+
+
+def _start_rule_feed(runtime: Runtime) -> None:
+    """Read the rules topic from the worker's start until it stops; a reader
+    that fails stops the worker, which cannot classify without rules."""
+    app = runtime.app
+
+    @app.task
+    async def read_rule_sets() -> None:
+        def crash(error: BaseException) -> None:
+            log.error("stopping the worker: %s", error)
+            asyncio.ensure_future(app.crash(error))
+
+        runtime.rule_sets.start(asyncio.get_running_loop(), on_error=crash)
+
+    @app.on_before_shutdown.connect
+    async def stop_rule_sets(app, **kwargs) -> None:
+        runtime.rule_sets.stop()
 
 
 def _shorten_fetch_wait(wait_ms: int) -> None:

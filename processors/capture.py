@@ -38,7 +38,7 @@ def register(runtime: Runtime) -> None:
     commands = runtime.topic(catalog.TASK_COMMANDS)
     known = runtime.table("capture-items")
 
-    async def reject(event, raw: bytes, error: CaptureError) -> None:
+    async def reject(event, raw: bytes, error: CaptureError, version: int) -> None:
         message = event.message
         original = raw.decode("utf-8", "replace")
         body = CaptureRejected(
@@ -63,7 +63,7 @@ def register(runtime: Runtime) -> None:
             time=body.rejected_at,
             subject_id=key.decode("utf-8", "replace"),
             producer=f"{PROCESSOR}/{runtime.producer_name}",
-            rule_set_version=runtime.rules.version,
+            rule_set_version=version,
         )
         log.info(
             "rejected capture %s[%d]@%d key=%r: %s",
@@ -76,7 +76,7 @@ def register(runtime: Runtime) -> None:
         CAPTURES.labels("rejected", error.reason.value).inc()
         await rejected.send(key=key, value=encode(envelope))
 
-    async def accept(command: CaptureCommand) -> None:
+    async def accept(command: CaptureCommand, version: int) -> None:
         task_key = command.task_id.encode()
         if command.type != "create" and known.get(task_key) is None:
             raise CaptureError(
@@ -95,7 +95,8 @@ def register(runtime: Runtime) -> None:
             subject_id=command.task_id,
             producer=f"{PROCESSOR}/{runtime.producer_name}",
             correlation_id=command.capture_id,
-            rule_set_version=runtime.rules.version,
+            # The tasks processor classifies a new item with this version.
+            rule_set_version=version,
         )
         # The item counts as known only once its create is on its way.
         await commands.send(key=task_key, value=encode(envelope))
@@ -104,8 +105,10 @@ def register(runtime: Runtime) -> None:
         CAPTURES.labels("accepted", "").inc()
 
     async def handle_capture(event, raw: bytes) -> None:
+        # One version for the whole capture, even if a new one arrives meanwhile.
+        rules = runtime.rules
         try:
-            command = parse_capture(raw, runtime.rules)
+            command = parse_capture(raw, rules)
             if event.key != command.task_id.encode():
                 raise CaptureError(
                     RejectionReason.WRONG_KEY,
@@ -116,14 +119,15 @@ def register(runtime: Runtime) -> None:
                     external_id=command.external_id,
                     capture_id=command.capture_id,
                 )
-            await accept(command)
+            await accept(command, rules.version)
         except CaptureError as error:
-            await reject(event, raw, error)
+            await reject(event, raw, error, rules.version)
         except Exception as error:  # noqa: BLE001 - parked, never lost
             await dead_letter(runtime, PROCESSOR, event, error)
 
     @runtime.app.agent(captures, name="capture")
     async def capture_agent(stream):
+        await runtime.rule_sets.wait_ready()
         async for event in stream.events():
             raw: bytes = event.value or b""
             with PROCESSING_SECONDS.labels(PROCESSOR).time():

@@ -8,8 +8,6 @@ import os
 import sys
 from pathlib import Path
 
-import orjson
-
 __all__ = ["main"]
 
 log = logging.getLogger(__name__)
@@ -198,15 +196,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     schemas.set_defaults(run=_run_schemas)
 
-    rules = commands.add_parser("rules", help="work with rule sets")
-    rules.add_argument("action", choices=["validate", "show"])
-    rules.add_argument(
-        "file",
-        type=Path,
-        nargs="?",
-        help="rule set file (default: the shipped rule set)",
-    )
-    rules.set_defaults(run=_run_rules)
+    from processors.rules_cli import add_rules_parser
+
+    add_rules_parser(commands)
 
     bench = commands.add_parser("bench", help="run a benchmark and print its figures")
     bench.add_argument(
@@ -409,28 +401,6 @@ def _run_schemas(arguments) -> int:
 
     written = export_schemas(arguments.directory)
     print(f"wrote {len(written)} JSON Schema files to {arguments.directory}")
-    return 0
-
-
-def _run_rules(arguments) -> int:
-    from processors.domain.rulesets import RuleSetError, default_rules, load_rules
-
-    try:
-        rules = load_rules(arguments.file) if arguments.file else default_rules()
-    except RuleSetError as error:
-        print(error, file=sys.stderr)
-        return 1
-    if arguments.action == "show":
-        sys.stdout.write(
-            orjson.dumps(
-                rules.model_dump(mode="json"), option=orjson.OPT_INDENT_2
-            ).decode()
-            + "\n"
-        )
-    else:
-        print(
-            f"rule set {rules.name!r} version {rules.version} is valid: {len(rules.rules)} rules, {len(rules.schemes)} schemes"
-        )
     return 0
 
 

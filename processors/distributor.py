@@ -77,6 +77,8 @@ def register(runtime: Runtime) -> None:
             items, agents = unloaded["domains"].pop(domain, ([], []))
             distributor = _restore(domain, runtime.rules, items, agents, now)
             domains[domain] = distributor
+        # The active rule set version may have changed since the last message.
+        distributor.configure(runtime.rules)
         return distributor
 
     def persist(distributor: Distributor) -> None:
@@ -211,6 +213,7 @@ def register(runtime: Runtime) -> None:
         name="distributor",
     )
     async def distributor_agent(stream):
+        await runtime.rule_sets.wait_ready()
         async for event in stream.events():
             try:
                 if len(event.value or b"") > MAX_CAPTURE_BYTES:

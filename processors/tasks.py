@@ -20,6 +20,7 @@ from processors.metrics import CAPTURES, PROCESSING_SECONDS, TASK_EVENTS
 from schemas.capture import CaptureCommand, CaptureRejected, RejectionReason
 from schemas.codec import DISTRIBUTION_DECISIONS, decode, encode, make_envelope, payload
 from schemas.envelope import Envelope, derived_event_id
+from schemas.rules import RuleSet
 from topics import catalog
 
 __all__ = ["register"]
@@ -48,7 +49,9 @@ def register(runtime: Runtime) -> None:
             return Decision(event_id=envelope.event_id, body=payload(envelope))
         raise ValueError(f"unexpected message type {envelope.type!r} on task commands")
 
-    def wrap(body, message_type: str, cause: Envelope, index: int) -> bytes:
+    def wrap(
+        body, message_type: str, cause: Envelope, index: int, version: int
+    ) -> bytes:
         envelope = make_envelope(
             body,
             event_type=message_type,
@@ -57,12 +60,26 @@ def register(runtime: Runtime) -> None:
             producer=producer,
             causation_id=cause.event_id,
             correlation_id=cause.correlation_id or cause.event_id,
-            rule_set_version=runtime.rules.version,
+            rule_set_version=version,
             event_id=derived_event_id(cause.event_id, index),
         )
         return encode(envelope)
 
-    async def reject(event, envelope: Envelope, reason: str) -> None:
+    async def rules_for(state: TaskState | None, envelope: Envelope) -> RuleSet:
+        """Return the rule set version an item lives by.
+
+        A new item gets the version the capture point stamped on its create,
+        which was active when it was captured. From then on the item keeps
+        that version for its whole life, so a new version changes only items
+        captured after it.
+        """
+        if state is not None and state.rule_set_version is not None:
+            return await runtime.rule_sets.rules_for(state.rule_set_version)
+        if envelope.type == "capture.accepted":
+            return await runtime.rule_sets.rules_for(envelope.rule_set_version)
+        return await runtime.rule_sets.rules_for(None)
+
+    async def reject(event, envelope: Envelope, reason: str, version: int) -> None:
         key = event.key
         message = event.message
         command = payload(envelope, CaptureCommand)
@@ -84,27 +101,30 @@ def register(runtime: Runtime) -> None:
         )
         log.info("rejected capture %s of %s: %s", command.capture_id, key, reason)
         CAPTURES.labels("rejected", RejectionReason.TOO_LARGE.value).inc()
-        await rejected.send(key=key, value=wrap(body, "capture.rejected", envelope, 0))
+        value = wrap(body, "capture.rejected", envelope, 0, version)
+        await rejected.send(key=key, value=value)
 
     async def handle(event, envelope: Envelope) -> None:
         key = event.key
         state = load(key)
-        outcome = decide(state, command_of(envelope), envelope.time, runtime.rules)
+        rules = await rules_for(state, envelope)
+        outcome = decide(state, command_of(envelope), envelope.time, rules)
         if outcome.duplicate:
             log.info("ignored duplicate %s %s", envelope.type, envelope.event_id)
             return
         if outcome.rejection is not None:
-            await reject(event, envelope, outcome.rejection)
+            await reject(event, envelope, outcome.rejection, rules.version)
             return
 
         deliveries = []
         for index, (event_type, body) in enumerate(outcome.events):
-            value = wrap(body, event_type, envelope, index)
+            value = wrap(body, event_type, envelope, index, rules.version)
             deliveries.append(await task_events.send(key=key, value=value))
             TASK_EVENTS.labels(event_type).inc()
         domain = outcome.state.routing_domain.encode() if outcome.state else b""
         for offset, (request_type, body) in enumerate(outcome.requests):
-            value = wrap(body, request_type, envelope, len(outcome.events) + offset)
+            index = len(outcome.events) + offset
+            value = wrap(body, request_type, envelope, index, rules.version)
             deliveries.append(await distribution.send(key=domain, value=value))
         await asyncio.gather(*deliveries)
 
@@ -113,6 +133,7 @@ def register(runtime: Runtime) -> None:
 
     @runtime.app.agent(commands, name="tasks")
     async def tasks_agent(stream):
+        await runtime.rule_sets.wait_ready()
         async for event in stream.events():
             try:
                 with PROCESSING_SECONDS.labels(PROCESSOR).time():

@@ -31,4 +31,10 @@ def register(runtime: Runtime) -> None:
 
     @app.page("/health/")
     async def health(web, request):
+        feed = runtime.rule_sets
+        if feed.error is not None:
+            message = f"reading the rules topic failed: {feed.error}"
+            return web.json({"status": "failed", "error": message}, status=503)
+        if not feed.ready:
+            return web.json({"status": "loading rule sets"}, status=503)
         return web.json({"status": "ok", "rule_set_version": runtime.rules.version})

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import faust
 
+from processors.api_tokens import TokenConfigError
 from processors.app import create_app
 from processors.domain.rulesets import default_rules, load_rules
 from topics.settings import BrokerSettings
@@ -27,7 +28,11 @@ def run_worker(
     """Start the worker and block until it is stopped (SIGTERM or Ctrl-C)."""
     rules = load_rules(rules_path) if rules_path else default_rules()
     data_dir.mkdir(parents=True, exist_ok=True)
-    runtime = create_app(settings, rules, data_dir, web_port, name)
+    origin = str(rules_path) if rules_path else "the shipped rule set"
+    try:
+        runtime = create_app(settings, rules, data_dir, web_port, name, origin)
+    except TokenConfigError as error:
+        raise SystemExit(f"invalid API token configuration: {error}") from error
     _quiet_library_loggers(runtime.app, loglevel)
     worker = faust.Worker(runtime.app, loglevel=loglevel, quiet=True)
     worker.execute_from_commandline()

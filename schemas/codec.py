@@ -16,6 +16,7 @@ from schemas.distribution import (
     DISTRIBUTION_REQUESTS,
 )
 from schemas.envelope import Envelope
+from schemas.rule_events import RULE_EVENTS
 from schemas.tasks import TASK_EVENTS
 
 __all__ = [
@@ -38,6 +39,7 @@ MESSAGE_TYPES: dict[str, type[BaseModel]] = {
     **DISTRIBUTION_REQUESTS,
     **DISTRIBUTION_DECISIONS,
     **ASSIGNMENT_MESSAGES,
+    **RULE_EVENTS,
 }
 
 

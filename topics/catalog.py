@@ -58,6 +58,7 @@ AGENT_COMMANDS = "workstream.agent.commands"
 AGENT_EVENTS = "workstream.agent.events"
 ASSIGNMENTS = "workstream.assignments"
 DEAD_LETTER = "workstream.deadletter"
+RULES = "workstream.rules"
 
 TABLES = {
     "capture-items": CAPTURE,
@@ -85,6 +86,16 @@ CATALOG: tuple[TopicSpec, ...] = (
         "key of the failed message",
         "messages that crashed a processor, with the error",
         retention_ms=FOREVER,
+    ),
+    # One partition keeps every version in one order that all workers share;
+    # one key per version keeps every version through compaction.
+    TopicSpec(
+        RULES,
+        "rule set version, in decimal",
+        "rules.applied envelopes: the versions of the rule set",
+        partitions=1,
+        retention_ms=FOREVER,
+        compacted=True,
     ),
     *(
         TopicSpec(

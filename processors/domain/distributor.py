@@ -88,6 +88,14 @@ class Distributor:
     _skill_queues: dict[str, list[str]] = field(default_factory=dict)
     intern: Interner = field(default_factory=Interner)
 
+    def configure(self, rules: RuleSet) -> None:
+        """Take the routing settings of a rule set; offers already made keep
+        their expiry."""
+        self.offer_timeout = timedelta(seconds=rules.offer_timeout_seconds)
+        self.fairness = rules.fairness
+        self.auto_answer_media = frozenset(rules.auto_answer_media)
+        self.day_zone = ZoneInfo(rules.business_day_timezone)
+
     def load(
         self, items: list[WaitingItem], agents: list[AgentRecord], now: datetime
     ) -> None:
@@ -662,10 +670,6 @@ def _meets(agent: AgentRecord, target: Target) -> bool:
 
 def distributor_for(domain: str, rules: RuleSet) -> Distributor:
     """Build an empty distributor with the routing settings of a rule set."""
-    return Distributor(
-        domain=domain,
-        offer_timeout=timedelta(seconds=rules.offer_timeout_seconds),
-        fairness=rules.fairness,
-        auto_answer_media=frozenset(rules.auto_answer_media),
-        day_zone=ZoneInfo(rules.business_day_timezone),
-    )
+    distributor = Distributor(domain=domain, offer_timeout=timedelta(0))
+    distributor.configure(rules)
+    return distributor
