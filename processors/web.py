@@ -27,7 +27,9 @@ def register(runtime: Runtime) -> None:
 
     @app.page("/metrics")
     async def metrics(web, request):
-        return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+        # aiohttp takes a charset only through the header, not content_type.
+        headers = {"Content-Type": CONTENT_TYPE_LATEST}
+        return web.bytes(generate_latest(), headers=headers)
 
     @app.page("/health/")
     async def health(web, request):

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import timedelta
@@ -145,6 +146,9 @@ def pipeline_run(tmp_path_factory):
             "status": _cli(stack, "status", "--json"),
             "reopened_state": stack.task_state(REOPENED_INCIDENT),
         }
+        metrics_url = f"http://127.0.0.1:{stack.workers[0][1]}/metrics"
+        with urllib.request.urlopen(metrics_url, timeout=10) as response:
+            metrics = (response.headers["Content-Type"], response.read().decode())
         yield {
             "real": real,
             "report": report,
@@ -154,6 +158,7 @@ def pipeline_run(tmp_path_factory):
             "dead": dead,
             "states": states,
             "cli": cli,
+            "metrics": metrics,
         }
 
 
@@ -279,3 +284,10 @@ def test_status_command_counts_items(pipeline_run):
     assert status["captured"] == report["captured"]
     assert status["completed"] == report["completed"]
     assert status["rejected"] == report["rejected"]
+
+
+def test_metrics_page_served(pipeline_run):
+    content_type, text = pipeline_run["metrics"]
+    assert content_type.startswith("text/plain")
+    assert 'workstream_captures_total{outcome="accepted",reason=""}' in text
+    assert 'workstream_agents{domain="default",state="ready"}' in text
