@@ -92,7 +92,10 @@ def _targets(queues: int) -> list[Target]:
 
 
 def _load_backlog(distributor, targets, items: int, rng: random.Random) -> datetime:
-    schemes = list(default_rules().schemes.values())
+    # Work items only: the schemes the shipped rules give to classified items.
+    rules = default_rules()
+    names = sorted({rule.scheme for rule in (*rules.rules, rules.default)})
+    schemes = [rules.schemes[name] for name in names]
     now = START
     for number in range(items):
         now = START + timedelta(milliseconds=number)
