@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -87,6 +87,7 @@ class Distributor:
     open_queues: set[str] = field(default_factory=set)
     _skill_queues: dict[str, list[str]] = field(default_factory=dict)
     intern: Interner = field(default_factory=Interner)
+    _day_cache: tuple | None = None
 
     def configure(self, rules: RuleSet) -> None:
         """Take the routing settings of a rule set; offers already made keep
@@ -95,6 +96,7 @@ class Distributor:
         self.fairness = rules.fairness
         self.auto_answer_media = frozenset(rules.auto_answer_media)
         self.day_zone = ZoneInfo(rules.business_day_timezone)
+        self._day_cache = None
 
     def load(
         self, items: list[WaitingItem], agents: list[AgentRecord], now: datetime
@@ -514,7 +516,16 @@ class Distributor:
         return (-score, len(agent.in_hand), idle_since, agent.agent_id)
 
     def _day(self, now: datetime) -> date:
-        return now.astimezone(self.day_zone).date()
+        """Return the business day of `now`, reusing the last one found while
+        `now` stays between its local midnights."""
+        cached = self._day_cache
+        if cached is not None and cached[0] <= now < cached[1]:
+            return cached[2]
+        day = now.astimezone(self.day_zone).date()
+        midnight = datetime.combine(day, time(0), tzinfo=self.day_zone)
+        following = datetime.combine(day + timedelta(days=1), time(0), self.day_zone)
+        self._day_cache = (midnight, following, day)
+        return day
 
     def _offer(
         self, item: WaitingItem, agent: AgentRecord, now: datetime
