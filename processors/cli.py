@@ -189,22 +189,30 @@ def _parser() -> argparse.ArgumentParser:
     schemas.set_defaults(run=_run_schemas)
 
     rules = commands.add_parser("rules", help="work with rule sets")
-    rules.add_argument("action", choices=["validate", "show"])
+    rules.add_argument(
+        "action",
+        choices=["validate", "show", "simulate"],
+        help="validate: list every problem of a rule set; show: print it as "
+        "JSON; simulate: replay past captures under the current and a new rule "
+        "set and compare SLA attainment, waits and overdue items",
+    )
     rules.add_argument(
         "file",
         type=Path,
         nargs="?",
         help="rule set file (default: the shipped rule set)",
     )
+    _add_simulate_arguments(rules)
     rules.set_defaults(run=_run_rules)
 
     bench = commands.add_parser("bench", help="run a benchmark and print its figures")
     bench.add_argument(
         "name",
-        choices=["pipeline", "distributor", "latency"],
+        choices=["pipeline", "distributor", "latency", "simulate"],
         help="pipeline: captures per second through Kafka against the broker's "
         "raw rate; distributor: routing decisions per second of the core alone; "
-        "latency: capture-to-offer latency at rising capture rates",
+        "latency: capture-to-offer latency at rising capture rates; simulate: "
+        "what-if simulation speed over the whole incident log",
     )
     bench.add_argument(
         "--items",
@@ -382,8 +390,19 @@ def _run_schemas(arguments) -> int:
     return 0
 
 
+def _add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
+    from processors.simulation.simulate_command import add_arguments
+
+    add_arguments(parser)
+
+
 def _run_rules(arguments) -> int:
     from processors.domain.rulesets import RuleSetError, default_rules, load_rules
+
+    if arguments.action == "simulate":
+        from processors.simulation.simulate_command import run_simulate
+
+        return run_simulate(arguments)
 
     try:
         rules = load_rules(arguments.file) if arguments.file else default_rules()
@@ -405,6 +424,10 @@ def _run_rules(arguments) -> int:
 
 
 def _run_bench(arguments) -> int:
+    if arguments.name == "simulate":
+        from processors.benchmarks.simulate import run_simulate_bench
+
+        return run_simulate_bench(arguments.json)
     if arguments.name == "latency":
         from processors.benchmarks.latency import run_latency_bench
 

@@ -4,6 +4,12 @@ Each employee accepts an offer as soon as it arrives, except that now and
 then one lets it ring (to exercise RONA). It works the item for a handling
 time drawn from real durations (capped at MAX_HANDLING), then marks it done.
 After a RONA it goes ready again after a short pause.
+
+How an employee answers depends only on the seed, the task and how many
+offers of that task the desktops have seen (`answer_offer`), not on the
+order in which offers of different tasks arrive. So the what-if simulation,
+which answers the same offers in process, draws the same answers as a live
+run whose timing differs slightly.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from schemas.codec import encode, make_envelope
 from schemas.envelope import Envelope
 from schemas.routing import Capacity
 
-__all__ = ["Desks"]
+__all__ = ["DESK_SEED", "MAX_HANDLING", "RONA_PAUSE", "Desks", "answer_offer"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +37,7 @@ RONA_PAUSE = timedelta(minutes=5)
 # time; an employee works one item for at most one working day.
 MAX_HANDLING = timedelta(hours=8)
 PRODUCER = "simulated-desktop"
+DESK_SEED = 11
 
 Send = Callable[[str, bytes], None]
 
@@ -44,6 +51,19 @@ class _Action:
     task_id: str | None = field(compare=False, default=None)
 
 
+def answer_offer(
+    profile: AgentProfile, seed: int, task_id: str, offer_number: int
+) -> timedelta | None:
+    """Decide an employee's answer to the `offer_number`-th offer of a task:
+    None to let it ring, else the handling time (at most MAX_HANDLING)."""
+    # A string seed is hashed with SHA-512, so it does not vary between runs.
+    rng = random.Random(f"{seed}:{task_id}:{offer_number}")
+    if rng.random() < profile.rona_probability:
+        return None
+    drawn = timedelta(seconds=draw_handling_seconds(profile, rng))
+    return min(drawn, MAX_HANDLING)
+
+
 class Desks:
     """Every simulated employee of one routing domain."""
 
@@ -52,12 +72,13 @@ class Desks:
         profiles: list[AgentProfile],
         clock: ScaledClock,
         send: Send,
-        seed: int = 11,
+        seed: int = DESK_SEED,
     ):
         self.profiles = {profile.agent_id: profile for profile in profiles}
         self.clock = clock
         self.send = send
-        self.rng = random.Random(seed)
+        self.seed = seed
+        self.offers_seen: dict[str, int] = {}
         self.actions: list[_Action] = []
         self.sequence = 0
         self.working: dict[str, set[str]] = {
@@ -114,7 +135,10 @@ class Desks:
         self, agent_id: str, task_id: str, offer_id: str, wall_now: float
     ) -> None:
         profile = self.profiles[agent_id]
-        if self.rng.random() < profile.rona_probability:
+        number = self.offers_seen.get(task_id, 0) + 1
+        self.offers_seen[task_id] = number
+        handling = answer_offer(profile, self.seed, task_id, number)
+        if handling is None:
             self.offers_ignored += 1
             log.info("%s lets offer %s ring", agent_id, offer_id)
             return
@@ -122,8 +146,6 @@ class Desks:
             agent_id, "agent.accept", AcceptOffer(task_id=task_id, offer_id=offer_id)
         )
         self.working[agent_id].add(task_id)
-        drawn = timedelta(seconds=draw_handling_seconds(profile, self.rng))
-        handling = min(drawn, MAX_HANDLING)
         self._schedule(
             wall_now + self.clock.wall_seconds(handling), agent_id, "mark_done", task_id
         )
