@@ -7,9 +7,10 @@ run it, on a simulated clock:
   of changes to items never created (processors/capture.py);
 - tasks: `task.decide` on each capture and each distributor decision, with
   the routing requests sent on to the distributor (processors/tasks.py);
-- distributor: one `Distributor` per routing domain; task effects go back to
-  `task.decide`, offers to the simulated employees, agent effects to their
-  desktops, and a tick fires at each next deadline (processors/distributor.py);
+- distributor: one `Distributor` per routing domain. Task effects go back to
+  `task.decide`, offers go to the simulated employees and agent effects to
+  their desktops. A tick fires at each next deadline
+  (processors/distributor.py);
 - employees: the demo's staffing (`staffing_for`) and desktops
   (`answer_offer`, RONA_PAUSE), as processors/simulation/desks.py.
 
@@ -54,7 +55,7 @@ _CAPTURE, _ACCEPT, _MARK_DONE, _READY, _TICK = range(5)
 
 @dataclass
 class ItemRecord:
-    """What the replay keeps of one item for the report."""
+    """One item's current state, first classification and first accept."""
 
     state: TaskState
     first_classification: tuple[str, str, str, str] | None = None
