@@ -56,7 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_simulate(arguments: argparse.Namespace) -> int:
-    if arguments.new_rules is None or arguments.log is None:
+    # `rules simulate NEW.yaml --log ...` names the new rule set like `validate`.
+    new_path = arguments.new_rules or getattr(arguments, "file", None)
+    if new_path is None or arguments.log is None:
         print(
             "rules simulate needs --rules NEW_RULE_SET and --log DATA_SET_OR_FILE, "
             "for example: workstream rules simulate --rules new.yaml --log servicenow",
@@ -68,7 +70,7 @@ def run_simulate(arguments: argparse.Namespace) -> int:
         return 2
     try:
         current = load_rules(arguments.current) if arguments.current else default_rules()
-        new = load_rules(arguments.new_rules)
+        new = load_rules(new_path)
         captures = load_log(arguments.log, arguments.limit)
     except (RuleSetError, ValueError) as error:
         print(error, file=sys.stderr)

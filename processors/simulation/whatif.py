@@ -47,7 +47,11 @@ __all__ = ["ItemRecord", "Replay", "SimulationResult", "simulate", "summarise"]
 
 AGENT_DOMAIN = "default"
 LOG_IN_LEAD = timedelta(minutes=1)
+# Nothing after this long past the last capture is replayed; it ends items
+# that employees keep letting ring (rona_probability 1).
+HORIZON = timedelta(days=7)
 _TERMINAL = ("completed", "cancelled")
+_IN_ROUTING = ("queued", "offered")
 
 # Event kinds, in the order they run when due at the same moment.
 _CAPTURE, _ACCEPT, _MARK_DONE, _READY, _TICK = range(5)
@@ -109,18 +113,30 @@ class Replay:
         self.rona = 0
         self.offers_let_ring = 0
         self.events = 0
+        self.in_routing: set[str] = set()
 
     def run(self, captures: list[SourceCapture]) -> SimulationResult:
-        """Replay the captures, then every consequence, until nothing is due."""
+        """Replay the captures, then their consequences.
+
+        Like the demo, the replay ends once every capture is in and no item
+        is queued or offered: from then on only items in employees' hands
+        are marked done, which changes no figure. HORIZON bounds it too.
+        """
         started = captures[0].at if captures else None
         if started is not None:
             self._log_in_all(started - LOG_IN_LEAD)
         for capture in captures:
             self._push(capture.at, _CAPTURE, capture)
-        while self.heap:
+        remaining = len(captures)
+        end = captures[-1].at + HORIZON if captures else None
+        while self.heap and self.heap[0].at <= end:
             event = heapq.heappop(self.heap)
             self.events += 1
+            if event.kind == _CAPTURE:
+                remaining -= 1
             self._handle(event)
+            if remaining == 0 and not self.in_routing:
+                break
             self._schedule_ticks()
         return SimulationResult(
             rules=self.rules,
@@ -196,6 +212,10 @@ class Replay:
             record = ItemRecord(state=outcome.state)
             self.records[task_id] = record
         record.state = outcome.state
+        if outcome.state.status in _IN_ROUTING:
+            self.in_routing.add(task_id)
+        else:
+            self.in_routing.discard(task_id)
         for _, body in outcome.events:
             if isinstance(body, TaskAccepted) and record.first_accepted_at is None:
                 record.first_accepted_at = now
