@@ -10,6 +10,14 @@ offers of that task the desktops have seen (`answer_offer`), not on the
 order in which offers of different tasks arrive. So the what-if simulation,
 which answers the same offers in process, draws the same answers as a live
 run whose timing differs slightly.
+
+Commands carry the business time at which the employee acts: an accept the
+time of the offer, a mark done the offer's time plus the handling time, a
+ready after RONA the time of the RONA plus the pause. They are sent when the
+scaled clock reaches that time. Stamping them with the time the desktop
+happened to read the message instead would add the pipeline's transit,
+times the replay speed, to every handling time: at 2000x, 50 ms of transit
+is 100 business seconds.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from processors.clock import ScaledClock
 from processors.simulation.staffing import AgentProfile, draw_handling_seconds
@@ -48,6 +56,7 @@ class _Action:
     sequence: int
     agent_id: str = field(compare=False)
     kind: str = field(compare=False)
+    business_time: datetime = field(compare=False)
     task_id: str | None = field(compare=False, default=None)
 
 
@@ -96,43 +105,48 @@ class Desks:
             )
             self._command(profile.agent_id, "agent.ready", Ready())
 
-    def on_assignment(self, envelope: Envelope, wall_now: float) -> None:
+    def on_assignment(self, envelope: Envelope) -> None:
         agent_id = envelope.subject_id
         if agent_id not in self.profiles:
             return
         data = envelope.data
         if envelope.type == "assignment.offer":
-            self._answer_offer(agent_id, data["task_id"], data["offer_id"], wall_now)
+            self._answer_offer(
+                agent_id, data["task_id"], data["offer_id"], envelope.time
+            )
         elif envelope.type == "assignment.offer_withdrawn":
             self.working[agent_id].discard(data["task_id"])
 
-    def on_agent_event(self, envelope: Envelope, wall_now: float) -> None:
+    def on_agent_event(self, envelope: Envelope) -> None:
         agent_id = envelope.subject_id
         if (
             agent_id in self.profiles
             and envelope.type == "agent.became_not_ready"
             and envelope.data.get("reason") == "rona"
         ):
-            self._schedule(
-                wall_now + self.clock.wall_seconds(RONA_PAUSE), agent_id, "ready"
-            )
+            self._schedule(envelope.time + RONA_PAUSE, agent_id, "ready")
 
     def run_due(self, wall_now: float) -> None:
         while self.actions and self.actions[0].wall_time <= wall_now:
             action = heapq.heappop(self.actions)
             if action.kind == "ready":
-                self._command(action.agent_id, "agent.ready", Ready())
+                self._command(
+                    action.agent_id, "agent.ready", Ready(), action.business_time
+                )
             elif (
                 action.kind == "mark_done"
                 and action.task_id in self.working[action.agent_id]
             ):
                 self.working[action.agent_id].discard(action.task_id)
                 self._command(
-                    action.agent_id, "agent.mark_done", MarkDone(task_id=action.task_id)
+                    action.agent_id,
+                    "agent.mark_done",
+                    MarkDone(task_id=action.task_id),
+                    action.business_time,
                 )
 
     def _answer_offer(
-        self, agent_id: str, task_id: str, offer_id: str, wall_now: float
+        self, agent_id: str, task_id: str, offer_id: str, offered_at: datetime
     ) -> None:
         profile = self.profiles[agent_id]
         number = self.offers_seen.get(task_id, 0) + 1
@@ -143,26 +157,39 @@ class Desks:
             log.info("%s lets offer %s ring", agent_id, offer_id)
             return
         self._command(
-            agent_id, "agent.accept", AcceptOffer(task_id=task_id, offer_id=offer_id)
+            agent_id,
+            "agent.accept",
+            AcceptOffer(task_id=task_id, offer_id=offer_id),
+            offered_at,
         )
         self.working[agent_id].add(task_id)
-        self._schedule(
-            wall_now + self.clock.wall_seconds(handling), agent_id, "mark_done", task_id
-        )
+        self._schedule(offered_at + handling, agent_id, "mark_done", task_id)
 
     def _schedule(
-        self, wall_time: float, agent_id: str, kind: str, task_id: str | None = None
+        self,
+        business_time: datetime,
+        agent_id: str,
+        kind: str,
+        task_id: str | None = None,
     ) -> None:
         self.sequence += 1
-        heapq.heappush(
-            self.actions, _Action(wall_time, self.sequence, agent_id, kind, task_id)
+        action = _Action(
+            self.clock.wall_time_of(business_time),
+            self.sequence,
+            agent_id,
+            kind,
+            business_time,
+            task_id,
         )
+        heapq.heappush(self.actions, action)
 
-    def _command(self, agent_id: str, command_type: str, body) -> None:
+    def _command(
+        self, agent_id: str, command_type: str, body, at: datetime | None = None
+    ) -> None:
         envelope = make_envelope(
             body,
             event_type=command_type,
-            time=self.clock.now(),
+            time=self.clock.now() if at is None else at,
             subject_id=agent_id,
             producer=PRODUCER,
         )

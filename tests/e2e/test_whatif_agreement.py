@@ -4,28 +4,37 @@ A slice of the incident log runs through the demo path (embedded broker,
 real Faust worker, simulated desktops) and through the in-process
 simulation under the same rule set, with the same employees.
 
-Classification, item counts, rejections, items distributed and RONAs must
-match exactly: they do not depend on timing, because desktops draw each
-answer from the task and offer number. Service times may differ only by
-what live timing explains. In the live run each message reaches the next
-processor some business seconds late (the pipeline's latency times the
-clock's speed); the simulation counts every hop as zero. The tolerances
-come from the largest such lag measured in the run itself:
+Classification per item (first and last), item counts and rejections must
+match exactly: they do not depend on timing. The other figures may differ
+only by what live timing explains. In the live run each capture reaches the
+tasks processor some business seconds after its source time (the
+pipeline's latency times the clock's speed), and the simulation counts
+every hop as zero. The lag is the largest such delay measured in the run.
 
-- SLA: a completion and its due date move against each other by at most
-  one lag, so only completions within one lag of their due date can change
-  side. The live count of in-SLA items must lie within that many of the
-  simulated count.
-- waits (capture to first accept): the capture travels one lag to the
-  tasks processor, and the offer and the accept travel a path of the same
-  hops back (tasks, distributor, desktop, distributor). A wait percentile
-  may therefore differ by up to two lags.
+A lag of a minute or two reorders items that compete for one employee, and
+the one served second waits a whole handling time longer. So the test
+measures how much each figure moves under such jitter: it replays the
+slice JITTERED_REPLAYS times with each capture delayed by a random lag of
+up to the measured one. A figure's tolerance is four standard deviations
+over those replays, but at least:
+
+- SLA: the number of simulated completions within one lag of their due
+  date, the only ones a lag can move to the other side of it;
+- waits (capture to first accept): two lags. The capture travels one lag
+  to the tasks processor, and the route request and offer travel a path of
+  the same length to the desktop.
+
+Desktops draw each answer from the task and offer number, and stamp their
+commands with the business time the employee acts at, so neither the
+draws nor handling times depend on the live timing.
 """
 
 from __future__ import annotations
 
+import random
+import statistics
 import time
-from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -47,6 +56,7 @@ SLICE = 800
 # 1000x keeps the 600 s offer timeout at 0.6 s of wall time, well above the
 # desktops' round trip, so live offers are not let ring by accident.
 SPEED = 1000.0
+JITTERED_REPLAYS = 30
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +86,33 @@ def runs(tmp_path_factory):
         "simulated": simulated,
         "summary": summarise(simulated),
     }
+
+
+@pytest.fixture(scope="module")
+def jittered(runs) -> list[dict]:
+    """Replay the slice again with each capture delayed by a random lag of up
+    to the one measured live, keeping each item's captures in order, as the
+    live pipeline delays them."""
+    lag = _max_lag_seconds(runs)
+    rng = random.Random(17)
+    profiles = staffing_for(runs["captures"], per_skill=1, reception=1)
+    reports = []
+    for _ in range(JITTERED_REPLAYS):
+        last: dict[str, datetime] = {}
+        delayed = []
+        for capture in runs["captures"]:
+            at = capture.at + timedelta(seconds=rng.uniform(0, lag))
+            at = max(at, last.get(capture.key, at))
+            last[capture.key] = at
+            delayed.append(replace(capture, at=at))
+        delayed.sort(key=lambda capture: capture.at)
+        reports.append(summarise(simulate(default_rules(), delayed, profiles)))
+    return reports
+
+
+def _jitter_tolerance(reports: list[dict], key: str) -> float:
+    """Return four standard deviations of a figure over the jittered replays."""
+    return 4 * statistics.pstdev(report[key] for report in reports)
 
 
 def _first_classifications(log) -> dict[str, tuple[str, str, str, str]]:
@@ -153,25 +190,28 @@ def test_same_item_counts(runs):
     assert live["completed"] == simulated["completed"]
     assert live["cancelled"] == simulated["cancelled"]
     assert live["rejected"] == simulated["rejected"]
-    assert live["distributed"] == simulated["distributed"]
-    assert live["rona"] == simulated["rona"]
 
 
-def test_sla_attainment_within_lag(runs):
+@pytest.mark.parametrize("key", ["distributed", "rona"])
+def test_distribution_within_jitter(runs, jittered, key):
+    tolerance = _jitter_tolerance(jittered, key)
+
+    assert abs(runs["live_report"][key] - runs["summary"][key]) <= tolerance
+
+
+def test_sla_attainment_within_lag(runs, jittered):
     lag = _max_lag_seconds(runs)
-    flippable = _near_due(runs, lag)
     simulated = runs["summary"]
     live = runs["live_report"]
     live_in_sla = round(live["sla_attainment"] * simulated["completed_with_due_date"])
+    tolerance = max(_near_due(runs, lag), _jitter_tolerance(jittered, "completed_in_sla"))
 
-    assert simulated["completed_in_sla"] - flippable <= live_in_sla
-    assert live_in_sla <= simulated["completed_in_sla"] + flippable
+    assert abs(live_in_sla - simulated["completed_in_sla"]) <= tolerance
 
 
-def test_waits_within_lag(runs):
+@pytest.mark.parametrize("key", ["wait_seconds_p50", "wait_seconds_p95"])
+def test_waits_within_jitter(runs, jittered, key):
     lag = _max_lag_seconds(runs)
-    live, simulated = runs["live_report"], runs["summary"]
+    tolerance = max(2 * lag, _jitter_tolerance(jittered, key))
 
-    for key in ("wait_seconds_p50", "wait_seconds_p95"):
-        assert abs(live[key] - simulated[key]) <= 2 * lag, key
-
+    assert abs(runs["live_report"][key] - runs["summary"][key]) <= tolerance
