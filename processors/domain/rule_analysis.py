@@ -24,8 +24,9 @@ What it detects:
   then never matches it);
 - unreachable rules: every combination of a rule's finite values, together
   with its open conditions, is matched by some earlier rule. A single earlier
-  rule whose conditions the later rule implies is the common case; several
-  earlier rules that split an `in` list between them are found too.
+  rule whose conditions the later rule implies is the common case. Several
+  earlier rules that split an `in` list, the sources or the media between
+  them are found too.
 
 What it cannot detect, so it stays silent (it never reports a rule that can
 win):
@@ -138,7 +139,8 @@ def find_unreachable(
     for index, shape in enumerate(shapes):
         if shape is None or find_contradictions(rules[index], domains["source_system"]):
             continue
-        covering = _covering_rules(shape, shapes[:index])
+        earlier = shapes[:index]
+        covering = _covering_rules(_with_domains(shape, earlier, domains), earlier)
         if covering:
             found.append(Unreachable(index, covering))
     return found
@@ -147,6 +149,22 @@ def find_unreachable(
 def _domains(sources: Iterable[str]) -> dict[str, tuple[Any, ...]]:
     """Return the values built-in attributes can take on an accepted capture."""
     return {"source_system": tuple(sorted(sources)), "media": MEDIA_VALUES}
+
+
+def _with_domains(
+    shape: dict[str, _ValueSet],
+    earlier: list[dict[str, _ValueSet] | None],
+    domains: dict[str, tuple[Any, ...]],
+) -> dict[str, _ValueSet]:
+    """List every value of a built-in attribute the rule leaves open but an
+    earlier rule constrains, so that earlier rules splitting its values
+    between them (one per source, say) can cover the rule."""
+    widened = dict(shape)
+    for attribute, domain in domains.items():
+        constrained = any(other and attribute in other for other in earlier)
+        if attribute not in shape and constrained:
+            widened[attribute] = _Finite(domain, ())
+    return widened
 
 
 def _by_attribute(conditions: Sequence[Condition]) -> dict[str, tuple[int, ...]]:

@@ -138,6 +138,47 @@ def test_in_list_split_between_rules() -> None:
     assert "rule 'gold' and rule 'silver'" in problems[0].message
 
 
+def test_rules_per_source_cover_catch_all() -> None:
+    doc = document(
+        [
+            rule("from-crm", eq("source_system", "crm")),
+            rule("from-erp", eq("source_system", "erp")),
+            rule("anything", eq("department", "Finance")),
+        ]
+    )
+    doc["sources"]["erp"] = {"fields": {"Dept": "department"}}
+
+    _, problems = check_rule_set(doc)
+
+    assert [(p.kind, p.where) for p in problems] == [("unreachable", "rule 'anything'")]
+    assert "rule 'from-crm' and rule 'from-erp'" in problems[0].message
+
+
+def test_rules_per_media_cover_later_rule() -> None:
+    doc = document(
+        [
+            rule("calls", {"attribute": "media", "op": "in", "value": ["voice", "chat"]}),
+            rule("written", {"attribute": "media", "op": "in", "value": ["workitem", "email"]}),
+            rule("finance", eq("department", "Finance")),
+            rule("anything-else"),
+        ]
+    )
+
+    assert problems_of(doc) == [
+        ("unreachable", "rule 'finance'", "when"),
+        ("unreachable", "rule 'anything-else'", "when"),
+    ]
+
+
+def test_one_source_left_keeps_rule_reachable() -> None:
+    doc = document(
+        [rule("from-crm", eq("source_system", "crm")), rule("anything")]
+    )
+    doc["sources"]["erp"] = {"fields": {"Dept": "department"}}
+
+    assert problems_of(doc) == []
+
+
 def test_narrower_range_unreachable() -> None:
     doc = document(
         [
