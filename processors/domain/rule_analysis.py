@@ -131,7 +131,7 @@ def find_unreachable(
     """Return the rules that can never be the first match, given in order.
 
     Rules with a contradiction are left out: they never match at all, and
-    find_contradictions says why.
+    find_contradictions reports why.
     """
     domains = _domains(sources)
     shapes = [_shape(conditions, domains) for conditions in rules]
@@ -223,8 +223,8 @@ def _candidates(conditions: tuple[Condition, ...], domain: tuple | None):
                 values.extend(equal)
             return tuple(_unique(values))
     if domain is not None:
-        # A built-in attribute may also be missing only in a direct call of
-        # the classifier; captures always set it.
+        # The tasks aggregate always sets built-in attributes, so their
+        # values are the domain's and never missing.
         return domain
     return None
 
