@@ -203,12 +203,13 @@ def _parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="run a benchmark and print its figures")
     bench.add_argument(
         "name",
-        choices=["pipeline", "distributor", "growth", "latency", "domains"],
+        choices=["pipeline", "distributor", "growth", "latency", "domains", "simulate"],
         help="pipeline: captures per second through Kafka against the broker's "
         "raw rate; distributor: routing decisions per second of the core alone; "
         "growth: the distributor benchmark at several backlog sizes; "
         "latency: capture-to-offer latency at rising capture rates; "
-        "domains: the same over several routing domains on one and two workers",
+        "domains: the same over several routing domains on one and two workers; "
+        "simulate: what-if simulation speed over the whole incident log",
     )
     bench.add_argument(
         "--items",
@@ -405,6 +406,10 @@ def _run_schemas(arguments) -> int:
 
 
 def _run_bench(arguments) -> int:
+    if arguments.name == "simulate":
+        from processors.benchmarks.simulate import run_simulate_bench
+
+        return run_simulate_bench(arguments.json)
     if arguments.name == "latency":
         from processors.benchmarks.latency import run_latency_bench
 

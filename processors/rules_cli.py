@@ -15,6 +15,11 @@ from pathlib import Path
 
 import orjson
 
+from processors.simulation.simulate_command import (
+    add_arguments as add_simulate_arguments,
+)
+from processors.simulation.simulate_command import run_simulate
+
 __all__ = ["add_rules_parser"]
 
 
@@ -80,6 +85,14 @@ def add_rules_parser(commands) -> None:
     diff.add_argument("after", nargs="?", metavar="B", help="version or file")
     diff.add_argument("--json", action="store_true", help="print the changes as JSON")
     diff.set_defaults(run=_guarded(_diff))
+
+    simulate = actions.add_parser(
+        "simulate",
+        help="replay past captures under the current and a new rule set and "
+        "compare SLA attainment, waits and overdue items",
+    )
+    add_simulate_arguments(simulate)
+    simulate.set_defaults(run=run_simulate)
 
     history = actions.add_parser(
         "history", help="list the versions with time, author and comment"

@@ -235,11 +235,11 @@ class DemoRun:
                         message.timestamp()[1] / 1000,
                         envelope.causation_id,
                     )
-                self.desks.on_assignment(envelope, wall_now)
+                self.desks.on_assignment(envelope)
                 continue
             self.summary.apply(envelope)
             if message.topic() == catalog.AGENT_EVENTS:
-                self.desks.on_agent_event(envelope, wall_now)
+                self.desks.on_agent_event(envelope)
 
     def _finished(self, now: float) -> bool:
         if self.sent < len(self.captures):

@@ -56,6 +56,10 @@ def test_rule_added_and_removed():
     def edit(document):
         document["rules"] = [r for r in document["rules"] if r["name"] != "city-other"]
         parks = {**rule(document, "city-public-works"), "name": "city-parks"}
+        parks["when"] = [
+            {"attribute": "source_system", "op": "equals", "value": "boston311"},
+            {"attribute": "subject", "op": "equals", "value": "Parks Department"},
+        ]
         document["rules"].insert(0, parks)
 
     changes = diff_rule_sets(default_rules(), changed(edit=edit))
@@ -70,13 +74,20 @@ def test_rule_added_and_removed():
 
 
 def test_rule_order_change():
+    names = [r.name for r in default_rules().rules]
+    first = names.index("incident-critical")
+
     def edit(document):
         rules = document["rules"]
-        rules[0], rules[1] = rules[1], rules[0]
+        rules[first], rules[first + 1] = rules[first + 1], rules[first]
 
     changes = diff_rule_sets(default_rules(), changed(edit=edit))
     moved = {c.item: (c.before, c.after) for c in changes if c.kind == "moved"}
-    assert moved == {"incident-critical": (1, 2), "incident-high": (2, 1)}
+    position = first + 1
+    assert moved == {
+        "incident-critical": (position, position + 1),
+        "incident-high": (position + 1, position),
+    }
     assert all(c.kind == "moved" for c in changes)
 
 

@@ -156,7 +156,7 @@ def test_create_with_source_values() -> None:
         department="Security",
         process="Breach",
         preferred_agent="a9",
-        media="email",
+        media="chat",
     )
     outcome = decide(None, command, T0, RULES)
     state = outcome.state
@@ -167,7 +167,7 @@ def test_create_with_source_values() -> None:
     assert state.process == "Breach"
     assert request.initial_priority == 950
     assert request.preferred_agent == "a9"
-    assert request.media == "email"
+    assert request.media == "chat"
 
 
 def test_source_due_date_kept() -> None:

@@ -122,7 +122,7 @@ def test_unknown_source_system_rejected() -> None:
     assert error.field == "source_system"
     assert error.source_system == "jira"
     assert "'jira'" in error.message
-    assert "['boston311', 'servicenow']" in error.message
+    assert "['boston311', 'crm', 'servicenow']" in error.message
 
 
 def test_missing_source_system_rejected() -> None:
