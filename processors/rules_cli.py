@@ -150,15 +150,9 @@ def _problem_report(error) -> str:
     """Describe an invalid rule set, one line per problem where known."""
     if not error.problems:
         return str(error)
-    headline = str(error).splitlines()[0].rstrip(":")
-    lines = [f"{headline}: {len(error.problems)} problem(s)"]
+    lines = [str(error).splitlines()[0].rstrip(":")]
     for problem in error.problems:
-        place = problem.location
-        if problem.rule is not None:
-            place = f"rule {problem.rule!r}"
-            if problem.field:
-                place += f", field {problem.field}"
-        lines.append(f"  {place}: {problem.message}")
+        lines.append(f"  {problem}")
     return "\n".join(lines)
 
 

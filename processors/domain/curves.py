@@ -89,7 +89,7 @@ def _curve(
 ) -> Curve:
     span = None if sla_hours is None else sla_hours * 3600.0
     if span is None:
-        horizon = scheme.interval_seconds * INTERVALS_WITHOUT_DUE
+        horizon = _horizon_without_due(scheme)
     else:
         horizon = span * (1 + OVERDUE_SHARE)
     points = [(0.0, curve_value(scheme, None, 0.0, span))]
@@ -105,6 +105,15 @@ def _curve(
         previous_time, previous_value = moment, value
     points.append((round(horizon, 3), previous_value))
     return Curve(sla_hours, users, horizon, tuple(points))
+
+
+def _horizon_without_due(scheme: PriorityScheme) -> float:
+    """Return a plot length that shows every stage of a curve without a due
+    date: twelve of its shortest intervals, or twice its last stage start."""
+    intervals = [stage.interval_seconds for stage in scheme.stages]
+    starts = [stage.after_seconds or 0.0 for stage in scheme.stages]
+    shortest = min(intervals, default=scheme.interval_seconds)
+    return max(shortest * INTERVALS_WITHOUT_DUE, 2 * max(starts, default=0.0))
 
 
 def _change_between(
