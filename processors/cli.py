@@ -32,6 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as error:
         print(f"file not found: {error.filename}", file=sys.stderr)
         return 1
+    except ValueError as error:
+        from processors.simulation.demo import DataFormatError
+
+        if not isinstance(error, DataFormatError):
+            raise
+        print(error, file=sys.stderr)
+        return 1
 
 
 def _positive_int(text: str) -> int:

@@ -81,6 +81,7 @@ class RejectionReason(StrEnum):
     UNKNOWN_SOURCE_SYSTEM = "unknown_source_system"
     UNKNOWN_STATUS = "unknown_status"
     UNKNOWN_ITEM = "unknown_item"
+    UNKNOWN_FIELD = "unknown_field"
     TOO_LARGE = "too_large"
     WRONG_KEY = "wrong_key"
 

@@ -22,6 +22,10 @@ __all__ = [
 
 
 MEDIA = ("workitem", "voice", "chat", "email")
+# Bounds that keep priorities and waits far from the limits of the integer,
+# float and datetime arithmetic of curves and due dates.
+PRIORITY_LIMIT = 1_000_000
+MAX_WAIT_SECONDS = 366 * 24 * 3600
 Media = Literal["workitem", "voice", "chat", "email"]
 
 
@@ -76,12 +80,12 @@ class Stage(BaseModel):
     from the curve's start to the due date.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     after_seconds: float | None = Field(default=None, ge=0)
     after_percent_of_sla: float | None = Field(default=None, ge=0, le=100)
     increment: float
-    interval_seconds: float = Field(gt=0)
+    interval_seconds: float = Field(gt=0, le=MAX_WAIT_SECONDS)
 
     @model_validator(mode="after")
     def _check_one_start(self) -> Stage:
@@ -97,7 +101,7 @@ class Window(BaseModel):
     """A change of `raise_by` to the priority from `from_seconds` until (not
     including) `until_seconds` into the curve."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     from_seconds: float = Field(ge=0)
     until_seconds: float
@@ -122,7 +126,7 @@ class Adjustment(BaseModel):
     to [`minimum`, `maximum`] where those are set.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     value_attribute: str | None = None
     factor: float = 1.0
@@ -161,15 +165,15 @@ class PriorityScheme(BaseModel):
     calendar, until the due date. After it, time runs on the wall clock.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
     name: str
-    initial: int
-    increment: int = 0
-    interval_seconds: float = Field(default=3600.0, gt=0)
-    minimum: int = 0
-    maximum: int = 1000
-    overdue: int | None = None
+    initial: int = Field(ge=-PRIORITY_LIMIT, le=PRIORITY_LIMIT)
+    increment: int = Field(default=0, ge=-PRIORITY_LIMIT, le=PRIORITY_LIMIT)
+    interval_seconds: float = Field(default=3600.0, gt=0, le=MAX_WAIT_SECONDS)
+    minimum: int = Field(default=0, ge=-PRIORITY_LIMIT, le=PRIORITY_LIMIT)
+    maximum: int = Field(default=1000, ge=-PRIORITY_LIMIT, le=PRIORITY_LIMIT)
+    overdue: int | None = Field(default=None, ge=-PRIORITY_LIMIT, le=PRIORITY_LIMIT)
     reach_maximum_at_due: bool = False
     priority_at_due: int | None = None
     stages: tuple[Stage, ...] = ()
@@ -338,7 +342,7 @@ class Tier(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     target: Target
-    after_seconds: float = Field(ge=0)
+    after_seconds: float = Field(ge=0, le=MAX_WAIT_SECONDS)
 
 
 Target.model_rebuild()

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.calendar import Calendar
-from schemas.routing import Media, PriorityScheme
+from schemas.routing import MAX_WAIT_SECONDS, Media, PriorityScheme
 
 __all__ = [
     "ClassificationRule",
@@ -25,8 +25,24 @@ __all__ = [
 Operator = Literal["equals", "in", "exists", "missing", "regex", "gt", "ge", "lt", "le"]
 
 
+# An SLA of at most a year, and an offer open for at most a day: longer
+# values are typing errors, and would overflow due-date arithmetic.
+MAX_SLA_HOURS = 366 * 24
+MAX_OFFER_SECONDS = 24 * 3600
+
+
+def _check_zone(name: str, field: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(
+            f"{field} {name!r} is not a known IANA time zone, such as "
+            "'Europe/Berlin'"
+        ) from error
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class SourceMapping(_Model):
@@ -41,6 +57,11 @@ class SourceMapping(_Model):
     fields: dict[str, str] = Field(default_factory=dict)
     date_formats: tuple[str, ...] = ()
     timezone: str = "UTC"
+
+    @model_validator(mode="after")
+    def _check_timezone(self) -> SourceMapping:
+        _check_zone(self.timezone, "timezone")
+        return self
     statuses: tuple[str, ...] = ()
 
 
@@ -94,7 +115,7 @@ class TierSpec(_Model):
     time, or a share of the item's SLA (from capture to due date)."""
 
     target: TargetSpec
-    after_seconds: float | None = Field(default=None, ge=0)
+    after_seconds: float | None = Field(default=None, ge=0, le=MAX_WAIT_SECONDS)
     after_percent_of_sla: float | None = Field(default=None, ge=0, le=100)
 
     @model_validator(mode="after")
@@ -114,7 +135,7 @@ class Segment(_Model):
     department: str
     process: str
     scheme: str
-    sla_hours: float | None = Field(default=None, gt=0)
+    sla_hours: float | None = Field(default=None, gt=0, le=MAX_SLA_HOURS)
     calendar: str | None = None
     target: TargetSpec = TargetSpec()
     tiers: tuple[TierSpec, ...] = Field(
@@ -130,7 +151,7 @@ class ClassificationRule(Segment):
 class RuleSet(_Model):
     version: int = Field(ge=1)
     name: str = "rules"
-    offer_timeout_seconds: float = Field(default=600.0, gt=0)
+    offer_timeout_seconds: float = Field(default=600.0, gt=0, le=MAX_OFFER_SECONDS)
     fairness: Literal["longest_idle", "least_handled"] = Field(
         default="longest_idle",
         description="Among equally skilled free employees, who gets the item: the "
@@ -164,13 +185,7 @@ class RuleSet(_Model):
 
     @model_validator(mode="after")
     def _check_references(self) -> RuleSet:
-        try:
-            ZoneInfo(self.business_day_timezone)
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(
-                f"business_day_timezone {self.business_day_timezone!r} is not a "
-                "known IANA time zone, such as 'Europe/Berlin'"
-            ) from error
+        _check_zone(self.business_day_timezone, "business_day_timezone")
         for name, calendar in self.calendars.items():
             if calendar.name != name:
                 raise ValueError(

@@ -32,6 +32,22 @@ _TEXT_FIELDS = (
     "routing_domain",
 )
 _MEDIA = ("workitem", "voice", "chat", "email")
+_KNOWN_FIELDS = frozenset(
+    {
+        "type",
+        "source_system",
+        "external_id",
+        "attributes",
+        "priority",
+        "media",
+        *_DATE_FIELDS,
+        *_TEXT_FIELDS,
+    }
+)
+# Dates outside these years are taken for typing errors, and would overflow
+# the arithmetic of due dates and priority curves near datetime's limits.
+FIRST_YEAR = 1900
+LAST_YEAR = 2999
 
 
 @dataclass(frozen=True)
@@ -74,6 +90,7 @@ def parse_capture(raw: bytes, rules: RuleSet) -> CaptureCommand:
     external_id = _external_id(document, source_system)
     context = {"source_system": source_system, "external_id": external_id}
     try:
+        _check_fields(document)
         return _build_command(document, capture_type, mapping, raw, context)
     except CaptureError as error:
         raise CaptureError(
@@ -106,6 +123,20 @@ def _load_object(raw: bytes) -> dict[str, Any]:
             f"the payload is a JSON {type(document).__name__}; send one JSON object",
         )
     return document
+
+
+def _check_fields(document: dict[str, Any]) -> None:
+    """Reject top-level fields the capture format does not have, so that a
+    misspelt field is not silently dropped."""
+    unknown = sorted(str(name) for name in document if name not in _KNOWN_FIELDS)
+    if unknown:
+        raise CaptureError(
+            RejectionReason.UNKNOWN_FIELD,
+            f"unknown field(s) {', '.join(map(repr, unknown))}; a capture has "
+            f"{', '.join(sorted(_KNOWN_FIELDS))}, and item data goes into "
+            "'attributes'",
+            field=unknown[0],
+        )
 
 
 def _required_text(document: dict[str, Any], field: str) -> str:
@@ -228,12 +259,19 @@ def parse_date(value: Any, mapping: SourceMapping, field: str) -> datetime:
     parsed = _try_formats(value.strip(), mapping.date_formats)
     if parsed is not None and parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(mapping.timezone))
-    if parsed is None or not _in_range(parsed):
+    if parsed is None:
         formats = ", ".join(("ISO 8601", *mapping.date_formats))
         raise CaptureError(
             RejectionReason.INVALID_DATE,
             f"{field!r} value {value!r} is not a date in any accepted format "
             f"({formats})",
+            field=field,
+        )
+    if not _in_range(parsed):
+        raise CaptureError(
+            RejectionReason.INVALID_DATE,
+            f"{field!r} value {value!r} is outside the accepted years "
+            f"{FIRST_YEAR} to {LAST_YEAR}",
             field=field,
         )
     # UTC, so that durations across a daylight-saving change come out right.
@@ -256,10 +294,10 @@ def _try_formats(text: str, formats: tuple[str, ...]) -> datetime | None:
 def _in_range(parsed: datetime) -> bool:
     """Check that the date converts to UTC without leaving datetime's range."""
     try:
-        parsed.astimezone(UTC)
+        year = parsed.astimezone(UTC).year
     except (OverflowError, ValueError):
         return False
-    return True
+    return FIRST_YEAR <= year <= LAST_YEAR
 
 
 def _optional_int(document: dict[str, Any], field: str) -> int | None:

@@ -60,16 +60,27 @@ class DemoOptions:
     keep: bool = False
 
 
+class DataFormatError(ValueError):
+    """A data file that is not in the format of the chosen source."""
+
+
 def load_captures(source: str, path: Path | None, limit: int) -> list[SourceCapture]:
     """Return the first `limit` captures of a data set, in time order."""
-    if source == "servicenow":
-        from processors.sources.servicenow import servicenow_captures
+    try:
+        if source == "servicenow":
+            from processors.sources.servicenow import servicenow_captures
 
-        captures = servicenow_captures(path)
-    else:
-        from processors.sources.boston import boston_captures
+            captures = servicenow_captures(path)
+        else:
+            from processors.sources.boston import boston_captures
 
-        captures = boston_captures(path)
+            captures = boston_captures(path)
+    except KeyError as error:
+        raise DataFormatError(
+            f"{path or 'the data file'} has no column {error.args[0]!r}, so it is "
+            f"not in the {source} export format; pass a file of that format with "
+            "--path, or choose the matching --source"
+        ) from error
     return captures[:limit]
 
 

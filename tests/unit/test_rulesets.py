@@ -125,7 +125,11 @@ def test_in_list_split_between_rules() -> None:
             rule("silver", eq("customer_segment", "Silver")),
             rule(
                 "gold-or-silver",
-                {"attribute": "customer_segment", "op": "in", "value": ["Gold", "Silver"]},
+                {
+                    "attribute": "customer_segment",
+                    "op": "in",
+                    "value": ["Gold", "Silver"],
+                },
             ),
         ]
     )
@@ -157,8 +161,13 @@ def test_rules_per_source_cover_catch_all() -> None:
 def test_rules_per_media_cover_later_rule() -> None:
     doc = document(
         [
-            rule("calls", {"attribute": "media", "op": "in", "value": ["voice", "chat"]}),
-            rule("written", {"attribute": "media", "op": "in", "value": ["workitem", "email"]}),
+            rule(
+                "calls", {"attribute": "media", "op": "in", "value": ["voice", "chat"]}
+            ),
+            rule(
+                "written",
+                {"attribute": "media", "op": "in", "value": ["workitem", "email"]},
+            ),
             rule("finance", eq("department", "Finance")),
             rule("anything-else"),
         ]
@@ -171,9 +180,7 @@ def test_rules_per_media_cover_later_rule() -> None:
 
 
 def test_one_source_left_keeps_rule_reachable() -> None:
-    doc = document(
-        [rule("from-crm", eq("source_system", "crm")), rule("anything")]
-    )
+    doc = document([rule("from-crm", eq("source_system", "crm")), rule("anything")])
     doc["sources"]["erp"] = {"fields": {"Dept": "department"}}
 
     assert problems_of(doc) == []
@@ -204,7 +211,11 @@ def test_catch_all_shadows_later_rules() -> None:
 def test_wider_later_rule_reachable() -> None:
     doc = document(
         [
-            rule("finance-gold", eq("department", "Finance"), eq("customer_segment", "Gold")),
+            rule(
+                "finance-gold",
+                eq("department", "Finance"),
+                eq("customer_segment", "Gold"),
+            ),
             rule("finance", eq("department", "Finance")),
             rule("range", {"attribute": "value", "op": "ge", "value": 5}),
             rule("wider", {"attribute": "value", "op": "gt", "value": 1}),
@@ -238,11 +249,23 @@ def test_range_contradiction_named() -> None:
     "conditions",
     [
         [eq("department", "A"), eq("department", "B")],
-        [{"attribute": "department", "op": "exists"}, {"attribute": "department", "op": "missing"}],
-        [eq("department", "A"), {"attribute": "department", "op": "in", "value": ["B", "C"]}],
-        [{"attribute": "value", "op": "ge", "value": 5}, {"attribute": "value", "op": "lt", "value": 5}],
+        [
+            {"attribute": "department", "op": "exists"},
+            {"attribute": "department", "op": "missing"},
+        ],
+        [
+            eq("department", "A"),
+            {"attribute": "department", "op": "in", "value": ["B", "C"]},
+        ],
+        [
+            {"attribute": "value", "op": "ge", "value": 5},
+            {"attribute": "value", "op": "lt", "value": 5},
+        ],
         [{"attribute": "value", "op": "gt", "value": "ten"}],
-        [eq("department", "A"), {"attribute": "department", "op": "regex", "value": "^B"}],
+        [
+            eq("department", "A"),
+            {"attribute": "department", "op": "regex", "value": "^B"},
+        ],
         [eq("source_system", "sap")],
         [eq("media", "fax")],
     ],
@@ -411,3 +434,51 @@ def _default_path():
     from importlib import resources
 
     return resources.files("processors") / "rulesets" / "default.yaml"
+
+
+# Values that would break processing later.
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"offer_timeout_seconds": 1e15}, "offer_timeout_seconds"),
+        ({"offer_timeout_seconds": float("inf")}, "offer_timeout_seconds"),
+        ({"business_day_timezone": "Mars/Olympus"}, None),
+    ],
+)
+def test_extreme_settings_rejected(extra: dict[str, Any], field: str | None) -> None:
+    _, problems = check_rule_set(document([], **extra))
+
+    assert problems, f"{extra} was accepted"
+    assert problems[0].where == "rule set"
+    if field is not None:
+        assert problems[0].field == field
+
+
+def test_huge_sla_rejected() -> None:
+    problems = problems_of(
+        document([rule("slow", eq("source_system", "crm"), sla_hours=1e12)])
+    )
+
+    assert ("invalid", "rule 'slow'", "sla_hours") in problems
+
+
+def test_unknown_source_timezone_rejected() -> None:
+    doc = document([])
+    doc["sources"]["crm"]["timezone"] = "Mars/Olympus"
+
+    _, problems = check_rule_set(doc)
+
+    assert any("Mars/Olympus" in p.message for p in problems)
+    assert problems[0].where == "source 'crm'"
+
+
+def test_scheme_nan_rejected() -> None:
+    doc = document([])
+    doc["schemes"]["flat"]["interval_seconds"] = float("nan")
+
+    _, problems = check_rule_set(doc)
+
+    assert problems[0].where == "scheme 'flat'"
+    assert problems[0].field == "interval_seconds"

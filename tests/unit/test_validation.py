@@ -279,6 +279,25 @@ def test_unparsable_due_date_rejected() -> None:
     assert "'31/02/2024 10:00'" in error.message
 
 
+def test_far_future_due_date_rejected() -> None:
+    error = rejection(encode(servicenow(due_at="9999-12-31T23:59:59.999999Z")))
+
+    assert error.reason == RejectionReason.INVALID_DATE
+    assert error.field == "due_at"
+    assert "outside the accepted years 1900 to 2999" in error.message
+
+
+def test_misspelt_field_rejected() -> None:
+    document = without(servicenow(), "attributes")
+    document["atributes"] = {"priority": "1 - Critical"}
+
+    error = rejection(encode(document))
+
+    assert error.reason == RejectionReason.UNKNOWN_FIELD
+    assert error.field == "atributes"
+    assert "'attributes'" in error.message
+
+
 def test_date_number_rejected() -> None:
     error = rejection(encode(servicenow(occurred_at=1709283600)))
 
