@@ -12,7 +12,7 @@ import heapq
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -29,15 +29,12 @@ from schemas.agents import (
     LogIn,
     NotReadyReason,
 )
+from schemas.codec import MESSAGE_TYPES
 from schemas.distribution import (
     DecisionAccepted,
-    DecisionMarkedDone,
-    DecisionOffered,
     DecisionOfferTimedOut,
-    DecisionPriorityChanged,
     DecisionRejected,
     DecisionWidened,
-    OfferMade,
     OfferWithdrawn,
     RouteTask,
 )
@@ -52,14 +49,33 @@ Fairness = Literal["longest_idle", "least_handled"]
 EffectKind = Literal["task", "assignment", "agent"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Effect:
-    """A message to send: `kind` selects the topic, `key` the message key."""
+    """A message to send: `kind` selects the topic, `key` the message key.
+
+    `payload` is the message, or the fields of a message of `type` that is
+    built only when `body` is read: most decisions are made many times more
+    often than their messages are inspected in the core.
+    """
 
     kind: EffectKind
     key: str
     type: str
-    body: BaseModel
+    payload: BaseModel | dict[str, Any]
+
+    @property
+    def body(self) -> BaseModel:
+        if isinstance(self.payload, dict):
+            return MESSAGE_TYPES[self.type].model_construct(**self.payload)
+        return self.payload
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Effect):
+            return NotImplemented
+        mine = (self.kind, self.key, self.type, self.body.model_dump())
+        return mine == (other.kind, other.key, other.type, other.body.model_dump())
+
+    __hash__ = None
 
 
 @dataclass
@@ -283,7 +299,7 @@ class Distributor:
                 "task",
                 task_id,
                 "distribution.marked_done",
-                DecisionMarkedDone.model_construct(agent_id=agent_id),
+                {"agent_id": agent_id},
             )
         ]
         return effects + self.dispatch(now)
@@ -407,11 +423,11 @@ class Distributor:
         pass on its own."""
         effects = []
         for step in self.backlog.advance(now.timestamp()):
-            body = DecisionPriorityChanged.model_construct(
-                priority=step.priority,
-                previous=step.previous,
-                changed_at=datetime.fromtimestamp(step.moment, UTC),
-            )
+            body = {
+                "priority": step.priority,
+                "previous": step.previous,
+                "changed_at": datetime.fromtimestamp(step.moment, UTC),
+            }
             effects.append(
                 Effect("task", step.task_id, "distribution.priority_changed", body)
             )
@@ -551,28 +567,26 @@ class Distributor:
         agent.in_hand[item.task_id] = item.media
         self._touch_item(item.task_id)
         self._touch_agent(agent.agent_id)
-        decision = DecisionOffered.model_construct(
-            agent_id=agent.agent_id,
-            offer_id=item.offer_id,
-            expires_at=now if automatic else expires_at,
-        )
-        offer = OfferMade.model_construct(
-            task_id=item.task_id,
-            offer_id=item.offer_id,
-            media=item.media,
-            priority=priority,
-            expires_at=now if automatic else expires_at,
-            summary=item.summary or {},
-            auto_answered=automatic,
-        )
+        decision = {
+            "agent_id": agent.agent_id,
+            "offer_id": item.offer_id,
+            "expires_at": now if automatic else expires_at,
+        }
+        offer = {
+            "task_id": item.task_id,
+            "offer_id": item.offer_id,
+            "media": item.media,
+            "priority": priority,
+            "expires_at": now if automatic else expires_at,
+            "summary": item.summary or {},
+            "auto_answered": automatic,
+        }
         effects = [
             Effect("task", item.task_id, "distribution.offered", decision),
             Effect("assignment", agent.agent_id, "assignment.offer", offer),
         ]
         if automatic:
-            accepted = DecisionAccepted.model_construct(
-                agent_id=agent.agent_id, offer_id=item.offer_id
-            )
+            accepted = {"agent_id": agent.agent_id, "offer_id": item.offer_id}
             effects.append(
                 Effect("task", item.task_id, "distribution.accepted", accepted)
             )
