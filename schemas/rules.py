@@ -22,6 +22,7 @@ __all__ = [
     "TierSpec",
 ]
 
+AttributeType = Literal["text", "number", "integer", "boolean", "date"]
 Operator = Literal["equals", "in", "exists", "missing", "regex", "gt", "ge", "lt", "le"]
 
 
@@ -36,8 +37,7 @@ def _check_zone(name: str, field: str) -> None:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as error:
         raise ValueError(
-            f"{field} {name!r} is not a known IANA time zone, such as "
-            "'Europe/Berlin'"
+            f"{field} {name!r} is not a known IANA time zone, such as 'Europe/Berlin'"
         ) from error
 
 
@@ -48,21 +48,24 @@ class _Model(BaseModel):
 class SourceMapping(_Model):
     """The reading rules of one source system's captures.
 
-    `fields` maps the source's attribute names to business attribute names.
+    `fields` maps the source's attribute names to business attribute names,
+    and `types` converts business attributes: numbers and booleans sent as
+    text become numbers and booleans, dates become ISO 8601 in UTC.
     `date_formats` are tried in order after ISO 8601. `statuses` lists the
     status values the source may send; when it is empty, any status is
     accepted.
     """
 
     fields: dict[str, str] = Field(default_factory=dict)
+    types: dict[str, AttributeType] = Field(default_factory=dict)
     date_formats: tuple[str, ...] = ()
     timezone: str = "UTC"
+    statuses: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _check_timezone(self) -> SourceMapping:
         _check_zone(self.timezone, "timezone")
         return self
-    statuses: tuple[str, ...] = ()
 
 
 class Condition(_Model):

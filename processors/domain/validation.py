@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -339,7 +340,51 @@ def _mapped_attributes(document: dict[str, Any], mapping: SourceMapping) -> dict
             "flat attributes",
             field="attributes",
         )
-    return {mapping.fields.get(name, name): value for name, value in attributes.items()}
+    mapped = {
+        mapping.fields.get(name, name): value for name, value in attributes.items()
+    }
+    for name, kind in mapping.types.items():
+        if mapped.get(name) is not None:
+            mapped[name] = _converted(mapped[name], kind, name, mapping)
+    return mapped
+
+
+_TRUE = {"true", "yes", "y", "1"}
+_FALSE = {"false", "no", "n", "0"}
+
+
+def _converted(value: Any, kind: str, name: str, mapping: SourceMapping) -> Any:
+    """Convert one attribute to the type the source mapping gives it."""
+    field = f"attributes.{name}"
+    text = value.strip() if isinstance(value, str) else value
+    try:
+        if kind == "text":
+            return value if isinstance(value, str) else orjson.dumps(value).decode()
+        if kind == "date":
+            return parse_date(value, mapping, field).isoformat()
+        if isinstance(text, bool):
+            raise ValueError
+        if kind == "integer":
+            number = float(text)
+            if not number.is_integer():
+                raise ValueError
+            return int(number)
+        if kind == "number":
+            number = float(text)
+            if not math.isfinite(number):
+                raise ValueError
+            return number
+        lowered = str(text).lower()
+        if lowered in _TRUE or lowered in _FALSE:
+            return lowered in _TRUE
+        raise ValueError
+    except (TypeError, ValueError):
+        raise CaptureError(
+            RejectionReason.INVALID_TYPE,
+            f"attribute {name!r} value {value!r} is not a valid {kind}; the "
+            "source mapping converts it to that type",
+            field=field,
+        ) from None
 
 
 def _depth(value: Any, limit: int = MAX_ATTRIBUTE_DEPTH + 1) -> int:

@@ -613,3 +613,46 @@ def test_sixteen_levels_accepted() -> None:
     command = parse_capture(encode(servicenow(attributes={"deep": nested})), RULES)
 
     assert "deep" in command.attributes
+
+
+def crm(**attributes: Any) -> dict[str, Any]:
+    return {
+        "type": "create",
+        "source_system": "crm",
+        "external_id": "LEAD-7",
+        "occurred_at": "2026-03-02 09:30:00",
+        "attributes": {"Department": "Sales", **attributes},
+    }
+
+
+def test_mapped_number_converted() -> None:
+    command = parse_capture(encode(crm(DealValue=" 12500.50 ")), RULES)
+
+    assert command.attributes["deal_value"] == 12500.5
+
+
+def test_unconvertible_number_rejected() -> None:
+    error = rejection(encode(crm(DealValue="lots")))
+
+    assert error.reason == RejectionReason.INVALID_TYPE
+    assert error.field == "attributes.deal_value"
+    assert "not a valid number" in error.message
+
+
+@pytest.mark.parametrize(
+    ("kind", "sent", "expected"),
+    [
+        ("integer", "42", 42),
+        ("boolean", "Yes", True),
+        ("boolean", "0", False),
+        ("date", "2026-03-02 09:30:00", "2026-03-02T09:30:00+00:00"),
+        ("text", 17, "17"),
+    ],
+)
+def test_mapped_types_converted(kind: str, sent: Any, expected: Any) -> None:
+    mapping = RULES.sources["crm"].model_copy(update={"types": {"account": kind}})
+    rules = RULES.model_copy(update={"sources": {**RULES.sources, "crm": mapping}})
+
+    command = parse_capture(encode(crm(Account=sent)), rules)
+
+    assert command.attributes["account"] == expected
