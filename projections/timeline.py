@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 
 import orjson
 
 from projections.history import History
+from schemas.routing import Target
 
 __all__ = ["print_history"]
 
@@ -27,7 +29,7 @@ def print_history(history: History, as_json: bool = False) -> None:
     print(f"task {history.task_id}: {len(history.events)} events")
     for event in history.events:
         details = ", ".join(
-            f"{key}={value}"
+            f"{key}={_readable(key, value)}"
             for key, value in event.data.items()
             if key not in _SKIP and value not in (None, {}, [])
         )
@@ -42,3 +44,14 @@ def print_history(history: History, as_json: bool = False) -> None:
         if state.due_at
         else f"now {state.status}"
     )
+
+
+def _readable(key: str, value: object) -> object:
+    """Write tiers as "TARGET after DURATION" instead of raw documents."""
+    if key != "tiers" or not isinstance(value, list):
+        return value
+    parts = []
+    for tier in value:
+        target = Target.model_validate(tier["target"]).key
+        parts.append(f"{target} after {timedelta(seconds=tier['after_seconds'])}")
+    return "[" + "; ".join(parts) + "]"
