@@ -32,12 +32,28 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as error:
         print(f"file not found: {error.filename}", file=sys.stderr)
         return 1
+    except OSError as error:
+        # urllib's URLError and connection errors: a worker that does not answer.
+        print(f"request failed: {error}; check the --worker URL", file=sys.stderr)
+        return 1
     except ValueError as error:
         from processors.simulation.demo import DataFormatError
 
         if not isinstance(error, DataFormatError):
             raise
         print(error, file=sys.stderr)
+        return 1
+    except Exception as error:
+        from confluent_kafka import KafkaException
+
+        if not isinstance(error, KafkaException):
+            raise
+        servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
+        print(
+            f"the Kafka broker at {servers!r} did not answer ({error.args[0]}); "
+            "check KAFKA_BOOTSTRAP_SERVERS, or start one with './run broker'",
+            file=sys.stderr,
+        )
         return 1
 
 
