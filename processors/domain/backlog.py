@@ -28,7 +28,7 @@ from schemas.routing import PriorityScheme
 
 __all__ = ["Backlog", "Step", "Waiting"]
 
-# A queue's heap is compacted when it holds more than COMPACTION_FACTOR
+# A queue's heap is compacted when it has more than COMPACTION_FACTOR
 # entries per live item, plus COMPACTION_SLACK. Each queue is compacted on its
 # own, so the pause is bounded by one queue's size, not by the backlog's.
 COMPACTION_FACTOR = 2
@@ -37,9 +37,9 @@ COMPACTION_SLACK = 64
 
 @dataclass(slots=True)
 class Waiting:
-    """One waiting item. Times are seconds since the epoch. The curve holds
-    the scheme, start value and span; `clock` is None for a curve on wall
-    time. Fields are kept few: a domain may hold a million of these."""
+    """One waiting item. Times are seconds since the epoch. The curve carries
+    the scheme, start value and span, and `clock` is None for a curve on
+    wall time. Fields are kept few because a domain may have a million."""
 
     task_id: str
     queue: str

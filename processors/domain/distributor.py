@@ -345,7 +345,7 @@ class Distributor:
 
     def next_deadline(self) -> datetime | None:
         """Return the earliest offer expiry, end of a rejection window, tier
-        widening or priority step; entries made stale by later changes are
+        widening or priority step. Entries made stale by later changes are
         dropped on the way."""
         moment = None
         while self.deadlines:
@@ -547,7 +547,7 @@ class Distributor:
         self, item: WaitingItem, agent: AgentRecord, now: datetime
     ) -> list[Effect]:
         """Offer the item to the employee, or hand it over at once when the
-        employee answers its media automatically."""
+        employee accepts its media automatically."""
         item.offers_made += 1
         # Unique across withdrawals: a restarted task is queued at a new time.
         queued_ms = int(item.queued * 1000)

@@ -169,7 +169,7 @@ class WaitingItem:
 
 @dataclass(slots=True, eq=False)
 class AgentRecord:
-    """An employee as the distributor sees it."""
+    """An employee as the distributor records it."""
 
     agent_id: str
     name: str | None = None
@@ -239,9 +239,9 @@ class AgentRecord:
 
 
 def _time_of(seconds: float) -> datetime:
-    """Convert seconds since the epoch to an aware UTC datetime. A double holds
-    today's timestamps to about 0.24 microseconds, so the round trip from a
-    datetime is exact."""
+    """Convert seconds since the epoch to an aware UTC datetime. A double
+    resolves today's timestamps to about 0.24 microseconds, so the round trip
+    from a datetime is exact."""
     return datetime.fromtimestamp(seconds, UTC)
 
 
