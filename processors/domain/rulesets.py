@@ -103,6 +103,10 @@ class RuleSetError(ValueError):
         self.problems = problems
 
 
+# The largest rule set file read: 1 MiB, like the rules API's body limit.
+MAX_RULE_SET_BYTES = 1024 * 1024
+
+
 def load_rules(path: str | Path) -> RuleSet:
     """Read and validate a rule set file; raise RuleSetError listing every problem."""
     path = Path(path)
@@ -137,9 +141,21 @@ def rules_from_document(document: Any, origin: str) -> RuleSet:
 def read_document(path: Path) -> Any:
     """Parse a YAML (or JSON) file, raising RuleSetError when it cannot."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:
+            data = file.read(MAX_RULE_SET_BYTES + 1)
     except OSError as error:
         raise RuleSetError(f"cannot read rule set {path}: {error}") from error
+    if len(data) > MAX_RULE_SET_BYTES:
+        raise RuleSetError(
+            f"rule set {path} is larger than {MAX_RULE_SET_BYTES} bytes; a rule "
+            "set is a short YAML or JSON document"
+        )
+    try:
+        return yaml.safe_load(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise RuleSetError(
+            f"rule set {path} is not UTF-8 text ({error}); save it as UTF-8"
+        ) from error
     except yaml.YAMLError as error:
         raise RuleSetError(f"rule set {path} is not valid YAML: {error}") from error
 

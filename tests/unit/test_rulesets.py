@@ -482,3 +482,19 @@ def test_scheme_nan_rejected() -> None:
 
     assert problems[0].where == "scheme 'flat'"
     assert problems[0].field == "interval_seconds"
+
+
+def test_non_utf8_file_rejected(tmp_path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_bytes(b"\xff\xfe version: 1")
+
+    with pytest.raises(RuleSetError, match="not UTF-8 text"):
+        load_rules(path)
+
+
+def test_oversized_file_rejected(tmp_path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_bytes(b"#" * (2 * 1024 * 1024))
+
+    with pytest.raises(RuleSetError, match="larger than 1048576 bytes"):
+        load_rules(path)
