@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import re
+
+try:  # the parser behind re, public as sre_parse before Python 3.11
+    from re import _parser as sre_parse
+except ImportError:  # pragma: no cover
+    import sre_parse
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -84,7 +89,39 @@ class Condition(_Model):
                 raise ValueError(
                     f"condition on {self.attribute!r}: invalid regex: {error}"
                 ) from error
+            if _nested_repeat(sre_parse.parse(str(self.value))):
+                raise ValueError(
+                    f"condition on {self.attribute!r}: regex {self.value!r} repeats "
+                    "a group that itself repeats without bound, such as (a+)+, "
+                    "which can take exponential time on some texts; rewrite it "
+                    "without the nested repetition"
+                )
         return self
+
+
+_REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
+
+
+def _nested_repeat(pattern, inside_repeat: bool = False) -> bool:
+    """Check a parsed regex for an unbounded repeat inside another repeat,
+    the usual cause of catastrophic backtracking. It is a heuristic: it
+    catches (a+)+ and (x*y)* but not every slow pattern."""
+    for opcode, argument in pattern:
+        name = str(opcode)
+        if name in _REPEATS:
+            _, high, body = argument
+            unbounded = high == sre_parse.MAXREPEAT
+            if inside_repeat and unbounded:
+                return True
+            if _nested_repeat(body, inside_repeat or high > 1):
+                return True
+        elif name == "SUBPATTERN":
+            if _nested_repeat(argument[-1], inside_repeat):
+                return True
+        elif name == "BRANCH":
+            if any(_nested_repeat(branch, inside_repeat) for branch in argument[1]):
+                return True
+    return False
 
 
 class SkillSpec(_Model):

@@ -498,3 +498,25 @@ def test_oversized_file_rejected(tmp_path) -> None:
 
     with pytest.raises(RuleSetError, match="larger than 1048576 bytes"):
         load_rules(path)
+
+
+@pytest.mark.parametrize("pattern", ["^(a+)+$", "(x*y)*", "(a|b+)+"])
+def test_nested_repeat_regex_rejected(pattern: str) -> None:
+    doc = document(
+        [rule("slow", {"attribute": "value", "op": "regex", "value": pattern})]
+    )
+
+    _, problems = check_rule_set(doc)
+
+    assert any("exponential time" in p.message for p in problems)
+
+
+@pytest.mark.parametrize("pattern", ["^INC\\d+$", "(ab)+", "^(Network|Database)$"])
+def test_plain_regex_accepted(pattern: str) -> None:
+    doc = document(
+        [rule("fine", {"attribute": "value", "op": "regex", "value": pattern})]
+    )
+
+    _, problems = check_rule_set(doc)
+
+    assert problems == []
