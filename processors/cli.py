@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"file not found: {error.filename}", file=sys.stderr)
         return 1
     except OSError as error:
-        # urllib's URLError and connection errors: a worker that does not answer.
+        # urllib's URLError and connection errors: a worker that does not respond.
         print(f"request failed: {error}; check the --worker URL", file=sys.stderr)
         return 1
     except ValueError as error:
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
         print(
-            f"the Kafka broker at {servers!r} did not answer ({error.args[0]}); "
+            f"the Kafka broker at {servers!r} did not respond ({error.args[0]}); "
             "check KAFKA_BOOTSTRAP_SERVERS, or start one with './run broker'",
             file=sys.stderr,
         )

@@ -6,7 +6,7 @@ GlobalTable would read it on every worker, but it keeps a changelog of its
 own and folds records into one value per key. Here a plain consumer, assigned
 to the partition from its start, runs in a thread and hands each record to
 the event loop, where the registry changes. The worker counts as ready once
-it has read up to the end the topic had at start; its processors wait for
+it has read up to the end the topic had at start. Its processors wait for
 that, so nothing is classified with rules older than the log's newest.
 """
 

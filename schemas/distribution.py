@@ -117,7 +117,7 @@ class OfferMade(_Message):
     summary: dict[str, Any] = Field(default_factory=dict)
     auto_answered: bool = Field(
         default=False,
-        description="Accepted for the employee at once: no answer is expected",
+        description="Accepted for the employee at once, so no response is expected",
     )
 
 

@@ -21,7 +21,11 @@ import orjson
 from confluent_kafka import Producer
 
 from processors.benchmarks import publish
-from processors.benchmarks.latency import WARM_UP, measure_rate
+from processors.benchmarks.latency import (
+    SECONDS_PER_RATE,
+    WARM_UP,
+    measure_rising_rates,
+)
 from processors.benchmarks.pipeline import log_creates, log_in_bench_agent
 from processors.sources.capture_traffic import SourceCapture
 from processors.stack import Stack
@@ -32,7 +36,6 @@ __all__ = ["run_domains_bench"]
 
 RESULTS = Path("results/bench-domains.json")
 RATES = (40, 80, 160, 240)
-SECONDS_PER_RATE = 8.0
 DOMAIN_METRIC = re.compile(r'^workstream_agents\{domain="([^"]+)"')
 
 
@@ -73,22 +76,12 @@ def _spread(creates: list[SourceCapture], names: list[str]) -> list[SourceCaptur
 
 
 def _run(workers: int, names: list[str], creates: list[SourceCapture]) -> dict:
-    steps = []
     with Stack(workers=workers) as stack:
         producer = Producer(stack.settings.producer_config())
         watcher = consumer_at_end(stack.settings, [catalog.ASSIGNMENTS], "bench-dom")
         for name in names:
             log_in_bench_agent(producer, creates, watcher, name, f"bench-{name}")
-        measure_rate(producer, watcher, creates[:WARM_UP], RATES[0])
-        position = WARM_UP
-        for rate in RATES:
-            count = int(rate * SECONDS_PER_RATE)
-            batch = creates[position : position + count]
-            position += count
-            step = measure_rate(producer, watcher, batch, rate)
-            steps.append(step)
-            if not step["kept_up"]:
-                break
+        steps = measure_rising_rates(producer, watcher, creates, RATES)
         routed = [_domains_of(port) for _, port in stack.workers]
         watcher.close()
         producer.flush(10)

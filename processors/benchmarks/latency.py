@@ -25,7 +25,7 @@ from schemas.codec import decode
 from topics import catalog
 from topics.consume import consumer_at_end
 
-__all__ = ["measure_rate", "run_latency_bench"]
+__all__ = ["SECONDS_PER_RATE", "WARM_UP", "measure_rising_rates", "run_latency_bench"]
 
 RESULTS = Path("results/bench-latency.json")
 RATES = (5, 10, 20, 40, 80, 160)
@@ -36,23 +36,12 @@ WARM_UP = 10
 
 def run_latency_bench(as_json: bool) -> int:
     creates = log_creates(int(sum(RATES) * SECONDS_PER_RATE) + WARM_UP)
-    steps = []
     with Stack(workers=1) as stack:
         settings = stack.settings
         producer = Producer(settings.producer_config())
         watcher = consumer_at_end(settings, [catalog.ASSIGNMENTS], "bench-latency")
         log_in_bench_agent(producer, creates, watcher)
-        # Warm up: the first captures also wait for partition assignment.
-        measure_rate(producer, watcher, creates[:WARM_UP], RATES[0])
-        position = WARM_UP
-        for rate in RATES:
-            count = int(rate * SECONDS_PER_RATE)
-            batch = creates[position : position + count]
-            position += count
-            step = measure_rate(producer, watcher, batch, rate)
-            steps.append(step)
-            if not step["kept_up"]:
-                break
+        steps = measure_rising_rates(producer, watcher, creates, RATES)
         watcher.close()
         producer.flush(10)
         del producer  # close the client while the broker still runs
@@ -71,6 +60,26 @@ def run_latency_bench(as_json: bool) -> int:
     ]
     publish(result, RESULTS, as_json, "\n".join(lines))
     return 0
+
+
+def measure_rising_rates(
+    producer: Producer, watcher: Consumer, creates: list, rates: tuple[int, ...]
+) -> list[dict]:
+    """Warm up, then send `creates` at each rate in turn for SECONDS_PER_RATE,
+    stopping after the first rate the pipeline does not keep up with."""
+    # The first captures also wait for partition assignment.
+    measure_rate(producer, watcher, creates[:WARM_UP], rates[0])
+    position = WARM_UP
+    steps = []
+    for rate in rates:
+        count = int(rate * SECONDS_PER_RATE)
+        batch = creates[position : position + count]
+        position += count
+        step = measure_rate(producer, watcher, batch, rate)
+        steps.append(step)
+        if not step["kept_up"]:
+            break
+    return steps
 
 
 def measure_rate(producer: Producer, watcher: Consumer, batch, rate: int) -> dict:

@@ -104,10 +104,16 @@ class Distributor:
     _skill_queues: dict[str, list[str]] = field(default_factory=dict)
     intern: Interner = field(default_factory=Interner)
     _day_cache: tuple | None = None
+    # The rule set version whose settings `configure` took last.
+    rules_version: int | None = None
 
     def configure(self, rules: RuleSet) -> None:
         """Take the routing settings of a rule set; offers already made keep
-        their expiry."""
+        their expiry. A version already taken is skipped, because workers
+        call this before every message."""
+        if rules.version == self.rules_version:
+            return
+        self.rules_version = rules.version
         self.offer_timeout = timedelta(seconds=rules.offer_timeout_seconds)
         self.fairness = rules.fairness
         self.auto_answer_media = frozenset(rules.auto_answer_media)

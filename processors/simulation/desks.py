@@ -5,11 +5,11 @@ then one lets it ring (to exercise RONA). It works the item for a handling
 time drawn from real durations (capped at MAX_HANDLING), then marks it done.
 After a RONA it goes ready again after a short pause.
 
-How an employee answers depends only on the seed, the task and how many
+How an employee responds depends only on the seed, the task and how many
 offers of that task the desktops have seen (`answer_offer`), not on the
 order in which offers of different tasks arrive. So the what-if simulation,
-which answers the same offers in process, draws the same answers as a live
-run whose timing differs slightly.
+which handles the same offers in process, draws the same responses as a
+live run whose timing differs slightly.
 
 Commands carry the business time at which the employee acts: an accept the
 time of the offer, a mark done the offer's time plus the handling time, a
@@ -63,8 +63,9 @@ class _Action:
 def answer_offer(
     profile: AgentProfile, seed: int, task_id: str, offer_number: int
 ) -> timedelta | None:
-    """Decide an employee's answer to the `offer_number`-th offer of a task:
-    None to let it ring, else the handling time (at most MAX_HANDLING)."""
+    """Decide an employee's response to the `offer_number`-th offer of a task.
+    Returns None to let it ring, else the handling time (at most
+    MAX_HANDLING)."""
     # A string seed is hashed with SHA-512, so it does not vary between runs.
     rng = random.Random(f"{seed}:{task_id}:{offer_number}")
     if rng.random() < profile.rona_probability:

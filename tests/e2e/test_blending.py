@@ -1,4 +1,4 @@
-"""Blending through Kafka: a call answered automatically holds back work
+"""Blending through Kafka: a call accepted automatically holds back work
 items while it lasts, and a waiting item's priority steps reach the log."""
 
 from __future__ import annotations

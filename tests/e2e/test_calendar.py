@@ -4,11 +4,8 @@ time, skipping the weekend."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -19,6 +16,7 @@ from processors.clock import ScaledClock
 from processors.domain.calendar import add_business_seconds
 from processors.stack import Stack
 from schemas.calendar import Calendar
+from tests.e2e.support import explain_item
 from topics import catalog
 
 pytestmark = pytest.mark.e2e
@@ -66,19 +64,6 @@ RULES = {
 }
 
 
-def _explain(stack: Stack, task_id: str) -> dict:
-    worker = f"http://127.0.0.1:{stack.workers[0][1]}"
-    completed = subprocess.run(
-        [sys.executable, "-m", "processors.cli", "explain", task_id, "--json"]
-        + ["--worker", worker],
-        env={**os.environ, **stack.settings.environment()},
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
-    return orjson.loads(completed.stdout)
-
-
 def _wait_for_state(stack: Stack, timeout: float = 60.0) -> dict:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -97,9 +82,7 @@ def calendar_run(tmp_path_factory):
     # One simulated minute per real second keeps the item short of its
     # first step while the test reads it back.
     clock = ScaledClock(FRIDAY, time.time() + 10.0, 60.0)
-    with Stack(
-        workers=1, clock=clock, run_dir=run_dir, rules_path=rules_path
-    ) as stack:
+    with Stack(workers=1, clock=clock, run_dir=run_dir, rules_path=rules_path) as stack:
         producer = Producer(stack.settings.producer_config())
         capture = {
             "type": "create",
@@ -113,7 +96,7 @@ def calendar_run(tmp_path_factory):
         )
         producer.flush(10)
         state = _wait_for_state(stack)
-        explained = _explain(stack, TASK_ID)
+        explained = explain_item(stack, TASK_ID)
         del producer
         yield {"state": state, "explain": explained}
 

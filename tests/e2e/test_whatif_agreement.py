@@ -24,7 +24,7 @@ over those replays, but at least:
   to the tasks processor, and the route request and offer travel a path of
   the same length to the desktop.
 
-Desktops draw each answer from the task and offer number, and stamp their
+Desktops draw each response from the task and offer number, and stamp their
 commands with the business time the employee acts at, so neither the
 draws nor handling times depend on the live timing.
 """

@@ -1086,10 +1086,10 @@ def check_capacity(agent: AgentRecord) -> None:
 def check_timing(
     dist: Distributor, effects: list[Effect], moment: datetime, fired: bool
 ) -> None:
-    """Check tier widening and priority steps against the clock: no item
-    widens early and, with every deadline up to `moment` fired, each waiting
-    item is at the tier its wait has reached and each step is logged at its
-    own moment. An item offered when a tier starts widens once it is back."""
+    """Check tier widening and priority steps against the clock. No item
+    widens early. With every deadline up to `moment` fired, each waiting item
+    is at the tier its wait has reached, and each step is logged at its own
+    moment. An item offered when a tier starts widens once it is back."""
     for item in dist.items.values():
         reached = sum(
             1
